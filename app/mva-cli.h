@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * mva-cli.h: shared plumbing of mvaema-cli commands.
+ *
+ * Every command is `int mva_cli_<name> (int argc, char **argv)` where argv[0]
+ * is the command name; it returns the process exit status. Conventions
+ * (DESIGN.md): --db FILE, --model DIR, --threads N, --json (one object per
+ * line on stdout), progress on stderr, non-zero exit with a one-line reason,
+ * clean stop on Ctrl+C (poll mva_cli_cancellable ()).
+ */
+#pragma once
+
+#include <gio/gio.h>
+#include <json-glib/json-glib.h>
+
+G_BEGIN_DECLS
+
+typedef int (*MvaCliFunc) (int argc, char **argv);
+
+/* Parse argv with the given entries; prints usage/errors itself.
+ * Returns FALSE (after printing a one-line reason) on bad options. */
+gboolean      mva_cli_parse           (const char         *command,
+                                       const char         *param_string,
+                                       const char         *summary,
+                                       const GOptionEntry *entries,
+                                       int                *argc,
+                                       char             ***argv);
+
+/* Print "mvaema-cli: <message>" on stderr and return 1. */
+int           mva_cli_fail            (const char *format, ...) G_GNUC_PRINTF (1, 2);
+
+/* Write one JSON object as a single line on stdout (and flush). */
+void          mva_cli_print_json      (JsonNode *node);
+void          mva_cli_print_builder   (JsonBuilder *builder);
+
+/* Cancelled when the user presses Ctrl+C (SIGINT) or SIGTERM arrives. */
+GCancellable *mva_cli_cancellable     (void);
+
+/* A progress line on stderr, overwritten in place when stderr is a tty. */
+void          mva_cli_progress        (const char *format, ...) G_GNUC_PRINTF (1, 2);
+void          mva_cli_progress_done   (void);
+
+/* Commands (each in app/mva-cli-<name>.c). */
+int mva_cli_info     (int argc, char **argv);
+
+G_END_DECLS

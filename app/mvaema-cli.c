@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * mvaema-cli.c: the headless face of app/. Dispatches `mvaema-cli COMMAND ...`
+ * to the command functions declared in mva-cli.h.
+ */
+#define G_LOG_DOMAIN "mvaema-cli"
+#include "config.h"
+
+#include <locale.h>
+#include <stdio.h>
+#include <string.h>
+#include <glib/gi18n.h>
+
+#include "mva-cli.h"
+
+typedef struct
+{
+  const char *name;
+  MvaCliFunc  func;
+  const char *summary;
+} MvaCliCommand;
+
+/* Keep sorted by name. */
+static const MvaCliCommand commands[] = {
+  { "info", mva_cli_info, "Print size, depth, format and instrument metadata of images" },
+};
+
+static void
+print_usage (FILE *out)
+{
+  fprintf (out, "Usage: mvaema-cli COMMAND [OPTION…]\n\nCommands:\n");
+  for (gsize i = 0; i < G_N_ELEMENTS (commands); i++)
+    fprintf (out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+  fprintf (out, "\nRun `mvaema-cli COMMAND --help` for the options of a command.\n"
+                "  --version  print the version and exit\n");
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  setlocale (LC_ALL, "");
+  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
+  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+  textdomain (GETTEXT_PACKAGE);
+  /* numbers in JSON and progress lines use '.', whatever the locale */
+  setlocale (LC_NUMERIC, "C");
+
+  if (argc < 2)
+    {
+      print_usage (stderr);
+      return 2;
+    }
+  if (strcmp (argv[1], "--version") == 0 || strcmp (argv[1], "version") == 0)
+    {
+      printf ("mvaema-cli %s\n", PACKAGE_VERSION);
+      return 0;
+    }
+  if (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0 ||
+      strcmp (argv[1], "help") == 0)
+    {
+      print_usage (stdout);
+      return 0;
+    }
+  for (gsize i = 0; i < G_N_ELEMENTS (commands); i++)
+    if (strcmp (argv[1], commands[i].name) == 0)
+      return commands[i].func (argc - 1, argv + 1);
+
+  fprintf (stderr, "mvaema-cli: unknown command “%s”\n", argv[1]);
+  print_usage (stderr);
+  return 2;
+}
