@@ -270,11 +270,17 @@ test_refusals (void)
 
   // foreign files
   path_in (path, sizeof path, "png.safetensors");
-  write_bytes (path, "\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x10\0\0\0\x10\x08\x02\0\0\0", 33);
+  {
+    static const unsigned char png[] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 13,
+                                         'I', 'H', 'D', 'R', 0, 0, 0, 16, 0, 0, 0, 16, 8, 2, 0,
+                                         0, 0, 0x90, 0x91, 0x68, 0x36 };
+    write_bytes (path, png, sizeof png);
+  }
   st = mve_safetensors_open (&f, path, err, sizeof err);
   CHECK (st == MVE_STATUS_BAD_FORMAT && strstr (err, "safetensors") != NULL, "PNG: %s", err);
   path_in (path, sizeof path, "text.safetensors");
-  write_bytes (path, "hello, this is not a checkpoint at all\n", 39);
+  write_bytes (path, "hello, this is not a checkpoint at all\n",
+               strlen ("hello, this is not a checkpoint at all\n"));
   st = mve_safetensors_open (&f, path, err, sizeof err);
   CHECK (st == MVE_STATUS_BAD_FORMAT, "text file");
   st = mve_safetensors_open (&f, "/nonexistent-mvaema.safetensors", err, sizeof err);
