@@ -64,7 +64,8 @@ typedef struct
   char            *path;
   guint            full_width;  /* size in the file; differs from width for previews */
   guint            full_height;
-  MvaImageMeta     meta;
+  MvaImageMeta     meta;        /* describes the file: databar_height_px is in file rows */
+  guint            databar_rows; /* rows of the data bar in this (possibly downscaled) image */
 } MvaImage;
 
 GQuark     mva_image_error_quark (void);
@@ -78,10 +79,21 @@ MvaImage  *mva_image_load        (const char  *path,
                                   GError     **error);
 void       mva_image_free        (MvaImage    *image);
 
+/* Sizes, format, bit depth and instrument metadata without decoding the
+ * pixels (data is NULL, width/height are the file's). Fast on huge files.
+ * meta.databar_height_px is only set when the vendor metadata gives it. */
+MvaImage  *mva_image_probe       (const char  *path,
+                                  GError     **error);
+
 /* 8-bit gray (w*h bytes) or packed RGB (w*h*3) for display and for the model.
  * > 8-bit and float data use a 0.5%..99.5% percentile stretch. Caller frees. */
 guint8    *mva_image_to_gray8    (const MvaImage *image);
 guint8    *mva_image_to_rgb8     (const MvaImage *image);
+/* The sample values mapped to 0 and 255 by the functions above (0 and 255
+ * for 8-bit unsigned data, which pass through unchanged). */
+void       mva_image_stretch_range (const MvaImage *image,
+                                    double         *lo,
+                                    double         *hi);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MvaImage, mva_image_free)
 
