@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * main.c: entry point of `mvaema`, the MVaEMa Workbench GUI.
+ */
+#include "config.h"
+
+#include <locale.h>
+
+#include <glib/gi18n.h>
+
+#include "mva-application.h"
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_autoptr(MvaApplication) app = NULL;
+
+  setlocale (LC_ALL, "");
+  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
+  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+  textdomain (GETTEXT_PACKAGE);
+
+  app = mva_application_new ();
+  return g_application_run (G_APPLICATION (app), argc, argv);
+}
