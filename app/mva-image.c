@@ -397,6 +397,9 @@ load_any (const char *path,
     case KIND_TIFF:
       image = _mva_image_load_tiff (path, max_side, header_only, error);
       break;
+    case KIND_DM:
+      image = _mva_image_load_dm (path, max_side, header_only, error);
+      break;
     case KIND_UNKNOWN:
     default:
       g_set_error (error, MVA_IMAGE_ERROR, MVA_IMAGE_ERROR_UNSUPPORTED,
@@ -416,7 +419,24 @@ mva_image_load (const char  *path,
 
   if (image != NULL)
     {
-      image->databar_rows = 0;
+      /* Vendor metadata may already say where the data bar is. */
+      if (image->meta.databar_height_px <= 0)
+        {
+          g_autofree guint8 *gray = mva_image_to_gray8 (image);
+          guint rows = _mva_databar_detect (gray, image->width, image->height);
+
+          image->databar_rows = rows;
+          image->meta.databar_height_px =
+            rows == 0 ? 0 : (int) MIN ((guint64) image->full_height,
+                                       ((guint64) rows * image->full_height + image->height / 2)
+                                       / image->height);
+        }
+      else
+        {
+          guint64 r = ((guint64) image->meta.databar_height_px * image->height
+                       + image->full_height / 2) / image->full_height;
+          image->databar_rows = (guint) MIN (r, (guint64) image->height);
+        }
     }
   return image;
 }
