@@ -42,5 +42,6 @@ void          mva_cli_progress_done   (void);
 
 /* Commands (each in app/mva-cli-<name>.c). */
 int mva_cli_info     (int argc, char **argv);
+int mva_cli_metrics  (int argc, char **argv);
 
 G_END_DECLS

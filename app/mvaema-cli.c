@@ -23,6 +23,7 @@ typedef struct
 /* Keep sorted by name. */
 static const MvaCliCommand commands[] = {
   { "info", mva_cli_info, "Print size, depth, format and instrument metadata of images" },
+  { "metrics", mva_cli_metrics, "Score answers against references: BLEU-2/4, ROUGE-1/2/L, METEOR" },
 };
 
 static void
