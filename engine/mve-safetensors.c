@@ -4,6 +4,7 @@
 // checks. Little-endian hosts only (x86-64, aarch64), as the format is.
 #include "mve-safetensors.h"
 
+#include "mve-io-impl.h"
 #include "mve-json-impl.h"
 
 #include <errno.h>
@@ -219,22 +220,15 @@ build_header (struct sbuf *b, const struct mve_st_tensor *tensors, size_t n,
 }
 
 mve_status
-mve_safetensors_write (const char *path, const struct mve_st_tensor *tensors, size_t n,
-                       const char *const *meta_kv, char *err, unsigned long errn)
+mve_write_atomic (const char *path, const struct mve_chunk *chunks, size_t n, char *err,
+                  unsigned long errn)
 {
-  struct sbuf hdr = { 0 };
   char *tmp = NULL, *dir = NULL;
   int fd = -1;
-  mve_status st;
-  unsigned char lenbuf[8];
-  uint64_t hlen;
+  mve_status st = MVE_STATUS_OK;
 
-  if (path == NULL || path[0] == '\0' || (n > 0 && tensors == NULL))
-    return mve_error_set (err, errn, MVE_STATUS_INVALID_ARGUMENT, "no path or tensors");
-  st = build_header (&hdr, tensors, n, meta_kv, err, errn);
-  if (st != MVE_STATUS_OK)
-    goto out;
-
+  if (path == NULL || path[0] == '\0')
+    return mve_error_set (err, errn, MVE_STATUS_INVALID_ARGUMENT, "no path");
   tmp = malloc (strlen (path) + 16);
   dir = strdup (path);
   if (tmp == NULL || dir == NULL)
@@ -248,39 +242,27 @@ mve_safetensors_write (const char *path, const struct mve_st_tensor *tensors, si
     {
       st = mve_error_set (err, errn, MVE_STATUS_IO_ERROR, "cannot create a file beside %s: %s",
                           path, strerror (errno));
+      free (tmp);
+      tmp = NULL;
       goto out;
     }
   (void) fchmod (fd, 0644);
-
-  hlen = hdr.len;
-  for (int i = 0; i < 8; i++)
-    lenbuf[i] = (unsigned char) (hlen >> (8 * i));
-  st = write_all (fd, lenbuf, 8);
-  if (st == MVE_STATUS_OK)
-    st = write_all (fd, hdr.data, hdr.len);
   for (size_t i = 0; i < n && st == MVE_STATUS_OK; i++)
-    {
-      uint64_t numel = 0;
-      numel_of (tensors[i].shape, tensors[i].ndim, &numel);
-      if (numel > 0)
-        st = write_all (fd, tensors[i].data, (size_t) numel * 4);
-    }
+    if (chunks[i].len > 0)
+      st = write_all (fd, chunks[i].data, chunks[i].len);
   if (st == MVE_STATUS_OK && fsync (fd) != 0)
     st = MVE_STATUS_IO_ERROR;
+  if (st == MVE_STATUS_OK && close (fd) != 0)
+    st = MVE_STATUS_IO_ERROR;
+  else if (st != MVE_STATUS_OK)
+    close (fd);
+  fd = -1;
   if (st != MVE_STATUS_OK)
     {
       st = mve_error_set (err, errn, MVE_STATUS_IO_ERROR, "cannot write %s: %s", path,
                           strerror (errno));
       goto out;
     }
-  if (close (fd) != 0)
-    {
-      fd = -1;
-      st = mve_error_set (err, errn, MVE_STATUS_IO_ERROR, "cannot write %s: %s", path,
-                          strerror (errno));
-      goto out;
-    }
-  fd = -1;
   if (rename (tmp, path) != 0)
     {
       st = mve_error_set (err, errn, MVE_STATUS_IO_ERROR, "cannot rename into %s: %s", path,
@@ -307,17 +289,56 @@ mve_safetensors_write (const char *path, const struct mve_st_tensor *tensors, si
         close (dfd);
       }
   }
-  st = MVE_STATUS_OK;
 
 out:
-  if (fd >= 0)
-    close (fd);
   if (tmp != NULL)
     {
       unlink (tmp);
       free (tmp);
     }
   free (dir);
+  return st;
+}
+
+mve_status
+mve_safetensors_write (const char *path, const struct mve_st_tensor *tensors, size_t n,
+                       const char *const *meta_kv, char *err, unsigned long errn)
+{
+  struct sbuf hdr = { 0 };
+  struct mve_chunk *chunks = NULL;
+  mve_status st;
+  unsigned char lenbuf[8];
+  uint64_t hlen;
+
+  if (path == NULL || path[0] == '\0' || (n > 0 && tensors == NULL))
+    return mve_error_set (err, errn, MVE_STATUS_INVALID_ARGUMENT, "no path or tensors");
+  st = build_header (&hdr, tensors, n, meta_kv, err, errn);
+  if (st != MVE_STATUS_OK)
+    goto out;
+  chunks = calloc (n + 2, sizeof *chunks);
+  if (chunks == NULL)
+    {
+      st = mve_error_set (err, errn, MVE_STATUS_ALLOC_FAILED, "out of memory");
+      goto out;
+    }
+  hlen = hdr.len;
+  for (int i = 0; i < 8; i++)
+    lenbuf[i] = (unsigned char) (hlen >> (8 * i));
+  chunks[0].data = lenbuf;
+  chunks[0].len = 8;
+  chunks[1].data = hdr.data;
+  chunks[1].len = hdr.len;
+  for (size_t i = 0; i < n; i++)
+    {
+      uint64_t numel = 0;
+      numel_of (tensors[i].shape, tensors[i].ndim, &numel);
+      chunks[i + 2].data = tensors[i].data;
+      chunks[i + 2].len = (size_t) numel * 4;
+    }
+  st = mve_write_atomic (path, chunks, n + 2, err, errn);
+
+out:
+  free (chunks);
   free (hdr.data);
   return st;
 }
