@@ -96,15 +96,18 @@ gboolean  _mva_tiff_meta_parse_zeiss (const char   *text,
 double    _mva_parse_length_nm       (const char *value);
 
 /* Hitachi (.txt, [SemImageFile] PixelSize=) and JEOL (.txt, $CM_/$$SM_
- * keys) sidecar text. image_width: width of the image file (JEOL's scale is
- * given for $CM_FULL_SIZE and rescaled to it; 0 if unknown). */
+ * keys) sidecar text. image_width/height: size of the image file (the scale
+ * is given for the vendor's image area and rescaled to it; rows below that
+ * area are the data bar; 0 if unknown). */
 gboolean  _mva_sidecar_parse         (const char   *text,
                                       gsize         length,
                                       guint         image_width,
+                                      guint         image_height,
                                       MvaImageMeta *meta);
 /* Looks for NAME.txt / NAME.TXT next to path and parses it into meta. */
 gboolean  _mva_sidecar_apply         (const char   *path,
                                       guint         image_width,
+                                      guint         image_height,
                                       MvaImageMeta *meta);
 
 /* DM3/DM4: parse the tag tree of a whole file held in memory. */

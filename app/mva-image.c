@@ -407,6 +407,24 @@ load_any (const char *path,
       break;
     }
   fclose (fp);
+
+  /* Hitachi/JEOL write their metadata into a text file next to the image;
+   * it beats generic resolution tags but not a vendor's own TIFF tag. */
+  if (image != NULL && (image->meta.vendor_format == NULL
+                        || g_str_equal (image->meta.vendor_format, "tiff-resolution")
+                        || g_str_equal (image->meta.vendor_format, "png-phys")))
+    {
+      MvaImageMeta side;
+
+      _mva_image_meta_init (&side);
+      if (_mva_sidecar_apply (path, image->full_width, image->full_height, &side))
+        {
+          _mva_image_meta_clear (&image->meta);
+          image->meta = side;
+        }
+      else
+        _mva_image_meta_clear (&side);
+    }
   return image;
 }
 

@@ -47,7 +47,8 @@ typedef struct
   double magnification;
   char  *instrument;        /* e.g. "FEI Nova NanoSEM 450", "Zeiss Auriga" */
   char  *detector;
-  char  *vendor_format;     /* "fei", "zeiss", "hitachi", "jeol", "tiff-resolution", "dm3", "dm4" */
+  char  *vendor_format;     /* "fei", "zeiss", "hitachi", "jeol", "imagej",
+                               "tiff-resolution", "png-phys", "dm3", "dm4" */
   int    databar_height_px; /* rows at the bottom holding the info strip; 0 if none */
 } MvaImageMeta;
 
