@@ -183,8 +183,9 @@ single_score (const Words           *hyp_words,
   wordnet_match (hyp, ref, wordnet, matches);
 
   /* sorted () is stable and candidate indexes are unique */
-  qsort (matches->data, matches->len, sizeof (Match), compare_match);
   m = matches->len;
+  if (m > 1)
+    qsort (matches->data, m, sizeof (Match), compare_match);
   if (alignment != NULL)
     for (guint i = 0; i < m; i++)
       {

@@ -102,6 +102,8 @@ test_json_lines (void)
       return;
     }
   lines = run_cli (NULL, &status, &err);
+  if (lines->len != 6)
+    g_printerr ("%s", err);
   g_assert_cmpint (status, !=, 0);
   g_assert_cmpuint (lines->len, ==, 6);
 
