@@ -1,0 +1,1022 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// mve-model-forward.c: training passes of the model: the activation arena,
+// transformer stack forward/backward, embeddings, the ITC / ITM / LM losses,
+// mve_model_forward and mve_model_backward.
+//
+// Sequences (ids from the batch, specials added here):
+//   text encoder (ITC):        <cls> answer            length Te = 1 + Ta
+//   image-grounded encoder:    <Encode> answer         length Te, 3B sequences:
+//                              (image i, text i, 1), (image i, text neg_t[i], 0),
+//                              (image neg_i[i], text i, 0)
+//   decoder:                   <Decode> question <sep> answer <EOS>   Td = Tq + Ta + 3
+// Padding sits at the end of each sequence and is masked as keys.
+// Negatives: hardest by ITC similarity, excluding rows with the same answer
+// tokens; ties go to the lower index; no candidate -> (i + 1) % B.
+#include "mve-model-impl.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ALIGN_F 16 // floats (64 bytes)
+
+// --- arena -------------------------------------------------------------------------------
+struct planner
+{
+  float *base; // NULL while measuring
+  size_t off;
+};
+
+static float *
+take (struct planner *pl, size_t n)
+{
+  float *p = pl->base ? pl->base + pl->off : NULL;
+  pl->off += (n + ALIGN_F - 1) / ALIGN_F * ALIGN_F;
+  return p;
+}
+
+static void
+plan_stack (struct planner *pl, struct mve_stack_acts *a, const struct mve_config *c, int N, int T,
+            int Tk, int Nimg, int L, int has_sa, int has_ca)
+{
+  size_t C = c->width, HC = (size_t) c->width * c->mlp_ratio, NH = c->heads;
+  size_t NT = (size_t) N * T;
+  memset (a, 0, sizeof *a);
+  a->N = N;
+  a->T = T;
+  a->Tk = Tk;
+  a->Nimg = Nimg;
+  a->L = L;
+  if (N == 0)
+    return;
+  a->x0 = take (pl, NT * C);
+  if (has_sa)
+    {
+      a->ln1 = take (pl, L * NT * C);
+      a->ln1_mean = take (pl, L * NT);
+      a->ln1_rstd = take (pl, L * NT);
+      a->qkv = take (pl, L * NT * 3 * C);
+      a->att = take (pl, L * NT * NH * T);
+      a->atty = take (pl, L * NT * C);
+      a->res1 = take (pl, L * NT * C);
+    }
+  if (has_ca)
+    {
+      a->lnc = take (pl, L * NT * C);
+      a->lnc_mean = take (pl, L * NT);
+      a->lnc_rstd = take (pl, L * NT);
+      a->cq = take (pl, L * NT * C);
+      a->ckv = take (pl, (size_t) L * Nimg * Tk * 2 * C);
+      a->catt = take (pl, L * NT * NH * Tk);
+      a->caty = take (pl, L * NT * C);
+      a->res2 = take (pl, L * NT * C);
+    }
+  a->ln2 = take (pl, L * NT * C);
+  a->ln2_mean = take (pl, L * NT);
+  a->ln2_rstd = take (pl, L * NT);
+  a->fch = take (pl, L * NT * HC);
+  a->fch_gelu = take (pl, L * NT * HC);
+  a->res3 = take (pl, L * NT * C);
+  a->lnf = take (pl, NT * C);
+  a->lnf_mean = take (pl, NT);
+  a->lnf_rstd = take (pl, NT);
+}
+
+static size_t
+plan_all (struct mve_model *m, const struct mve_dims *d, float *base)
+{
+  const struct mve_config *c = &m->cfg;
+  struct planner pl = { base, 0 };
+  size_t C = c->width, HC = (size_t) c->width * c->mlp_ratio, V = c->vocab_size, E = c->embed_dim;
+  int G = c->image_size / c->patch_size, P = G * G, Nv = P + 1;
+  size_t K = (size_t) c->channels * c->patch_size * c->patch_size;
+  m->patches = take (&pl, (size_t) d->B * P * K);
+  m->pe = take (&pl, (size_t) d->B * P * C);
+  plan_stack (&pl, &m->vis, c, d->B, Nv, 0, 0, c->vision_layers, 1, 0);
+  plan_stack (&pl, &m->txt, c, d->Nt, d->Te, 0, 0, c->text_layers, c->use_sa, 0);
+  plan_stack (&pl, &m->itm, c, d->Nitm, d->Te, Nv, d->B, c->text_layers, c->use_sa, c->use_ca);
+  plan_stack (&pl, &m->dec, c, d->Nd, d->Td, Nv, d->B, c->decoder_layers, c->use_csa, c->use_ca);
+  size_t B = d->B;
+  m->img_feat = take (&pl, B * E);
+  m->img_n = take (&pl, B * E);
+  m->txt_feat = take (&pl, B * E);
+  m->txt_n = take (&pl, B * E);
+  m->img_norm = take (&pl, B);
+  m->txt_norm = take (&pl, B);
+  m->sim = take (&pl, B * B);
+  m->itm_logits = take (&pl, (size_t) d->Nitm * 2 + 2);
+  m->lm_h = take (&pl, (size_t) d->Nlm * C);
+  m->lm_logits = take (&pl, (size_t) d->Nlm * V);
+  m->lm_lse = take (&pl, (size_t) d->Nlm + 1);
+  m->s_dres = m->s_dtmp = m->s_dbig = m->s_dbig2 = m->s_dkvseq = m->s_dkv = NULL;
+  m->s_att = m->s_dlnf = m->s_dmem = m->s_dlogits = m->s_dlm_h = m->s_small = NULL;
+  if (d->train)
+    {
+      size_t maxNT = 0, maxKVs = 0, maxKV = 0, maxTT = 0;
+      const struct mve_stack_acts *st[4] = { &m->vis, &m->txt, &m->itm, &m->dec };
+      for (int i = 0; i < 4; i++)
+        {
+          size_t NT = (size_t) st[i]->N * st[i]->T;
+          maxNT = NT > maxNT ? NT : maxNT;
+          size_t kvs = (size_t) st[i]->N * st[i]->Tk * 2 * C;
+          maxKVs = kvs > maxKVs ? kvs : maxKVs;
+          size_t kv = (size_t) st[i]->Nimg * st[i]->Tk * 2 * C;
+          maxKV = kv > maxKV ? kv : maxKV;
+          size_t tk = st[i]->Tk > st[i]->T ? st[i]->Tk : st[i]->T;
+          size_t tt = (size_t) st[i]->T * tk;
+          maxTT = tt > maxTT ? tt : maxTT;
+        }
+      size_t big = 3 * C > HC ? 3 * C : HC;
+      m->s_dres = take (&pl, maxNT * C);
+      m->s_dtmp = take (&pl, maxNT * C);
+      m->s_dlnf = take (&pl, maxNT * C);
+      m->s_dbig = take (&pl, maxNT * big);
+      m->s_dbig2 = take (&pl, maxNT * big);
+      m->s_dkvseq = take (&pl, maxKVs + 1);
+      m->s_dkv = take (&pl, maxKV + 1);
+      m->s_att = take (&pl, (size_t) (m->threads < 64 ? m->threads : 64) * maxTT + 1);
+      m->s_dmem = take (&pl, B * Nv * C);
+      m->s_dlogits = take (&pl, (size_t) 256 * V);
+      m->s_dlm_h = take (&pl, (size_t) d->Nlm * C);
+      m->s_small = take (&pl, 2 * B * E + B * B + 2 * B * C + 2 * B * (C > E ? C : E));
+    }
+  return pl.off;
+}
+
+static size_t
+plan_ints (struct mve_model *m, const struct mve_dims *d, int32_t *base)
+{
+  size_t off = 0;
+#define TAKE_I(ptr, n) (ptr = base ? base + off : NULL, off += (size_t) (n) + 1)
+  TAKE_I (m->tok_t, (size_t) d->Nt * d->Te);
+  TAKE_I (m->len_t, d->Nt);
+  TAKE_I (m->tok_i, (size_t) d->Nitm * d->Te);
+  TAKE_I (m->len_i, d->Nitm);
+  TAKE_I (m->img_i, d->Nitm);
+  TAKE_I (m->lab_i, d->Nitm);
+  TAKE_I (m->tok_d, (size_t) d->Nd * d->Td);
+  TAKE_I (m->len_d, d->Nd);
+  TAKE_I (m->img_d, d->Nd);
+  TAKE_I (m->lm_pos, d->Nlm);
+  TAKE_I (m->lm_tgt, d->Nlm);
+  TAKE_I (m->neg_t, d->B);
+  TAKE_I (m->neg_i, d->B);
+#undef TAKE_I
+  return off;
+}
+
+mve_status
+_mve_arena_prepare (struct mve_model *m, const struct mve_dims *d)
+{
+  m->have_forward = 0;
+  size_t need = plan_all (m, d, NULL);
+  if (need > m->arena_cap)
+    {
+      free (m->arena);
+      m->arena = aligned_alloc (64, need * sizeof (float));
+      m->arena_cap = m->arena ? need : 0;
+      if (m->arena == NULL)
+        return _mve_fail (m, NULL, 0, MVE_STATUS_ALLOC_FAILED, "out of memory for activations (%zu MB)",
+                          need * sizeof (float) >> 20);
+    }
+  size_t ineed = plan_ints (m, d, NULL);
+  if (ineed > m->ibuf_cap)
+    {
+      free (m->ibuf);
+      m->ibuf = malloc (ineed * sizeof (int32_t));
+      m->ibuf_cap = m->ibuf ? ineed : 0;
+      if (m->ibuf == NULL)
+        return _mve_fail (m, NULL, 0, MVE_STATUS_ALLOC_FAILED, "out of memory for token buffers");
+    }
+  plan_all (m, d, m->arena);
+  plan_ints (m, d, m->ibuf);
+  m->dims = *d;
+  return MVE_STATUS_OK;
+}
+
+// --- stacks ------------------------------------------------------------------------------
+static void
+residual_add (float *out, const float *a, int64_t n) // out += a
+{
+  for (int64_t i = 0; i < n; i++)
+    out[i] += a[i];
+}
+
+static struct mve_attn_desc
+sa_desc (const struct mve_config *c, const struct mve_stack_acts *a, const struct mve_stack_def *s)
+{
+  int C = c->width;
+  return (struct mve_attn_desc) { .N = a->N, .T = a->T, .Tk = a->T, .NH = c->heads,
+                                  .hs = C / c->heads, .causal = s->sa == 2, .klen = s->klen,
+                                  .kv_index = NULL, .q_seq = (int64_t) a->T * 3 * C,
+                                  .kv_seq = (int64_t) a->T * 3 * C, .ldq = 3 * C, .ldkv = 3 * C };
+}
+
+static struct mve_attn_desc
+ca_desc (const struct mve_config *c, const struct mve_stack_acts *a, const struct mve_stack_def *s)
+{
+  int C = c->width;
+  return (struct mve_attn_desc) { .N = a->N, .T = a->T, .Tk = a->Tk, .NH = c->heads,
+                                  .hs = C / c->heads, .causal = 0, .klen = NULL,
+                                  .kv_index = s->img_index, .q_seq = (int64_t) a->T * C,
+                                  .kv_seq = (int64_t) a->Tk * 2 * C, .ldq = C, .ldkv = 2 * C };
+}
+
+static void
+stack_forward (struct mve_model *m, struct mve_stack_acts *a, const struct mve_stack_def *s)
+{
+  const struct mve_config *c = &m->cfg;
+  int C = c->width, HC = c->width * c->mlp_ratio, NH = c->heads;
+  int64_t NT = (int64_t) a->N * a->T;
+  if (a->N == 0)
+    return;
+  const float *x = a->x0;
+  for (int l = 0; l < a->L; l++)
+    {
+      if (s->sa)
+        {
+          const struct mve_block_params *w = s->w;
+          float *ln1 = a->ln1 + l * NT * C, *qkv = a->qkv + l * NT * 3 * C;
+          float *atty = a->atty + l * NT * C, *res1 = a->res1 + l * NT * C;
+          mve_layernorm_forward (ln1, a->ln1_mean + l * NT, a->ln1_rstd + l * NT, x,
+                                 w->ln1_w + l * C, w->ln1_b + l * C, NT, C);
+          mve_matmul_forward (qkv, ln1, w->qkv_w + (int64_t) l * 3 * C * C, w->qkv_b + l * 3 * C,
+                              NT, C, 3 * C);
+          struct mve_attn_desc d = sa_desc (c, a, s);
+          mve_attention_forward (atty, a->att + l * NT * NH * a->T, qkv, qkv + C, qkv + 2 * C, &d,
+                                 m->threads);
+          mve_matmul_forward (res1, atty, w->ao_w + (int64_t) l * C * C, w->ao_b + l * C, NT, C, C);
+          residual_add (res1, x, NT * C);
+          x = res1;
+        }
+      if (s->cw)
+        {
+          const struct mve_cross_params *w = s->cw;
+          float *lnc = a->lnc + l * NT * C, *cq = a->cq + l * NT * C;
+          float *ckv = a->ckv + (int64_t) l * a->Nimg * a->Tk * 2 * C;
+          float *caty = a->caty + l * NT * C, *res2 = a->res2 + l * NT * C;
+          mve_layernorm_forward (lnc, a->lnc_mean + l * NT, a->lnc_rstd + l * NT, x,
+                                 w->ln_w + l * C, w->ln_b + l * C, NT, C);
+          mve_matmul_forward (cq, lnc, w->q_w + (int64_t) l * C * C, w->q_b + l * C, NT, C, C);
+          mve_matmul_forward (ckv, s->mem, w->kv_w + (int64_t) l * 2 * C * C, w->kv_b + l * 2 * C,
+                              (int64_t) a->Nimg * a->Tk, C, 2 * C);
+          struct mve_attn_desc d = ca_desc (c, a, s);
+          mve_attention_forward (caty, a->catt + l * NT * NH * a->Tk, cq, ckv, ckv + C, &d,
+                                 m->threads);
+          mve_matmul_forward (res2, caty, w->o_w + (int64_t) l * C * C, w->o_b + l * C, NT, C, C);
+          residual_add (res2, x, NT * C);
+          x = res2;
+        }
+      const struct mve_block_params *w = s->w;
+      float *ln2 = a->ln2 + l * NT * C, *fch = a->fch + l * NT * HC;
+      float *fchg = a->fch_gelu + l * NT * HC, *res3 = a->res3 + l * NT * C;
+      mve_layernorm_forward (ln2, a->ln2_mean + l * NT, a->ln2_rstd + l * NT, x, w->ln2_w + l * C,
+                             w->ln2_b + l * C, NT, C);
+      mve_matmul_forward (fch, ln2, w->fc_w + (int64_t) l * HC * C, w->fc_b + l * HC, NT, C, HC);
+      mve_gelu_forward (fchg, fch, NT * HC);
+      mve_matmul_forward (res3, fchg, w->fp_w + (int64_t) l * C * HC, w->fp_b + l * C, NT, HC, C);
+      residual_add (res3, x, NT * C);
+      x = res3;
+    }
+  mve_layernorm_forward (a->lnf, a->lnf_mean, a->lnf_rstd, x, s->lnf_w, s->lnf_b, NT, C);
+}
+
+// dlnf (N, T, C): gradient of the stack's output; dx0 (N, T, C) receives the
+// gradient of the embeddings (written, not accumulated; it may alias dlnf).
+static void
+stack_backward (struct mve_model *m, float *dx0, const float *dlnf, struct mve_stack_acts *a,
+                const struct mve_stack_def *s)
+{
+  const struct mve_config *c = &m->cfg;
+  int C = c->width, HC = c->width * c->mlp_ratio, NH = c->heads;
+  int64_t NT = (int64_t) a->N * a->T;
+  if (a->N == 0)
+    return;
+  float *dres = m->s_dres, *dtmp = m->s_dtmp, *dbig = m->s_dbig, *dbig2 = m->s_dbig2;
+  memset (dres, 0, sizeof (float) * NT * C);
+  const float *xl = a->L > 0 ? a->res3 + (a->L - 1) * NT * C : a->x0;
+  mve_layernorm_backward (dres, s->glnf_w, s->glnf_b, dlnf, xl, s->lnf_w, a->lnf_mean, a->lnf_rstd,
+                          NT, C);
+  for (int l = a->L - 1; l >= 0; l--)
+    {
+      const float *xin = l == 0 ? a->x0 : a->res3 + (l - 1) * NT * C;
+      const float *x1 = s->sa ? a->res1 + l * NT * C : xin;
+      const float *x2 = s->cw ? a->res2 + l * NT * C : x1;
+      // FFN
+      {
+        const struct mve_block_params *w = s->w;
+        struct mve_block_params *g = s->gw;
+        memset (dbig, 0, sizeof (float) * NT * HC);
+        mve_matmul_backward (dbig, g->fp_w + (int64_t) l * C * HC, g->fp_b + l * C, dres,
+                             a->fch_gelu + l * NT * HC, w->fp_w + (int64_t) l * C * HC, NT, HC, C);
+        memset (dbig2, 0, sizeof (float) * NT * HC);
+        mve_gelu_backward (dbig2, a->fch + l * NT * HC, dbig, NT * HC);
+        memset (dtmp, 0, sizeof (float) * NT * C);
+        mve_matmul_backward (dtmp, g->fc_w + (int64_t) l * HC * C, g->fc_b + l * HC, dbig2,
+                             a->ln2 + l * NT * C, w->fc_w + (int64_t) l * HC * C, NT, C, HC);
+        mve_layernorm_backward (dres, g->ln2_w + l * C, g->ln2_b + l * C, dtmp, x2, w->ln2_w + l * C,
+                                a->ln2_mean + l * NT, a->ln2_rstd + l * NT, NT, C);
+      }
+      if (s->cw)
+        {
+          const struct mve_cross_params *w = s->cw;
+          struct mve_cross_params *g = s->gcw;
+          int64_t nkv = (int64_t) a->Nimg * a->Tk;
+          float *ckv = a->ckv + (int64_t) l * nkv * 2 * C;
+          memset (dtmp, 0, sizeof (float) * NT * C);
+          mve_matmul_backward (dtmp, g->o_w + (int64_t) l * C * C, g->o_b + l * C, dres,
+                               a->caty + l * NT * C, w->o_w + (int64_t) l * C * C, NT, C, C);
+          float *dcq = dbig; // (N, T, C)
+          memset (dcq, 0, sizeof (float) * NT * C);
+          int64_t kvs = (int64_t) a->Tk * 2 * C;
+          memset (m->s_dkvseq, 0, sizeof (float) * a->N * kvs);
+          struct mve_attn_desc d = ca_desc (c, a, s);
+          mve_attention_backward (dcq, m->s_dkvseq, m->s_dkvseq + C, kvs, 2 * C, dtmp,
+                                  a->catt + l * NT * NH * a->Tk, a->cq + l * NT * C, ckv, ckv + C,
+                                  &d, m->s_att, m->threads);
+          memset (m->s_dkv, 0, sizeof (float) * nkv * 2 * C);
+          for (int n = 0; n < a->N; n++)
+            residual_add (m->s_dkv + (int64_t) s->img_index[n] * kvs, m->s_dkvseq + n * kvs, kvs);
+          mve_matmul_backward (s->dmem, g->kv_w + (int64_t) l * 2 * C * C, g->kv_b + l * 2 * C,
+                               m->s_dkv, s->mem, w->kv_w + (int64_t) l * 2 * C * C, nkv, C, 2 * C);
+          memset (dtmp, 0, sizeof (float) * NT * C);
+          mve_matmul_backward (dtmp, g->q_w + (int64_t) l * C * C, g->q_b + l * C, dcq,
+                               a->lnc + l * NT * C, w->q_w + (int64_t) l * C * C, NT, C, C);
+          mve_layernorm_backward (dres, g->ln_w + l * C, g->ln_b + l * C, dtmp, x1, w->ln_w + l * C,
+                                  a->lnc_mean + l * NT, a->lnc_rstd + l * NT, NT, C);
+        }
+      if (s->sa)
+        {
+          const struct mve_block_params *w = s->w;
+          struct mve_block_params *g = s->gw;
+          memset (dtmp, 0, sizeof (float) * NT * C);
+          mve_matmul_backward (dtmp, g->ao_w + (int64_t) l * C * C, g->ao_b + l * C, dres,
+                               a->atty + l * NT * C, w->ao_w + (int64_t) l * C * C, NT, C, C);
+          float *dqkv = dbig; // (N, T, 3C)
+          memset (dqkv, 0, sizeof (float) * NT * 3 * C);
+          const float *qkv = a->qkv + l * NT * 3 * C;
+          struct mve_attn_desc d = sa_desc (c, a, s);
+          mve_attention_backward (dqkv, dqkv + C, dqkv + 2 * C, (int64_t) a->T * 3 * C, 3 * C, dtmp,
+                                  a->att + l * NT * NH * a->T, qkv, qkv + C, qkv + 2 * C, &d,
+                                  m->s_att, m->threads);
+          memset (dtmp, 0, sizeof (float) * NT * C);
+          mve_matmul_backward (dtmp, g->qkv_w + (int64_t) l * 3 * C * C, g->qkv_b + l * 3 * C, dqkv,
+                               a->ln1 + l * NT * C, w->qkv_w + (int64_t) l * 3 * C * C, NT, C, 3 * C);
+          mve_layernorm_backward (dres, g->ln1_w + l * C, g->ln1_b + l * C, dtmp, xin,
+                                  w->ln1_w + l * C, a->ln1_mean + l * NT, a->ln1_rstd + l * NT, NT, C);
+        }
+    }
+  memcpy (dx0, dres, sizeof (float) * NT * C);
+}
+
+static struct mve_stack_def
+def_vision (struct mve_model *m)
+{
+  return (struct mve_stack_def) { .w = &m->p.vis, .gw = &m->g.vis, .lnf_w = m->p.v_lnf_w,
+                                  .lnf_b = m->p.v_lnf_b, .glnf_w = m->g.v_lnf_w,
+                                  .glnf_b = m->g.v_lnf_b, .sa = 1 };
+}
+
+static struct mve_stack_def
+def_text (struct mve_model *m, const int32_t *klen)
+{
+  return (struct mve_stack_def) { .w = &m->p.txt, .gw = &m->g.txt, .lnf_w = m->p.t_lnf_w,
+                                  .lnf_b = m->p.t_lnf_b, .glnf_w = m->g.t_lnf_w,
+                                  .glnf_b = m->g.t_lnf_b, .sa = m->cfg.use_sa ? 1 : 0,
+                                  .klen = klen };
+}
+
+static struct mve_stack_def
+def_itm (struct mve_model *m)
+{
+  struct mve_stack_def s = def_text (m, m->len_i);
+  if (m->cfg.use_ca)
+    {
+      s.cw = &m->p.txt_ca;
+      s.gcw = &m->g.txt_ca;
+    }
+  s.img_index = m->img_i;
+  s.mem = m->vis.lnf;
+  s.dmem = m->s_dmem;
+  return s;
+}
+
+static struct mve_stack_def
+def_decoder (struct mve_model *m)
+{
+  struct mve_stack_def s = { .w = &m->p.dec, .gw = &m->g.dec, .lnf_w = m->p.d_lnf_w,
+                             .lnf_b = m->p.d_lnf_b, .glnf_w = m->g.d_lnf_w, .glnf_b = m->g.d_lnf_b,
+                             .sa = m->cfg.use_csa ? 2 : 0, .klen = m->len_d };
+  if (m->cfg.use_ca)
+    {
+      s.cw = &m->p.dec_ca;
+      s.gcw = &m->g.dec_ca;
+    }
+  s.img_index = m->img_d;
+  s.mem = m->vis.lnf;
+  s.dmem = m->s_dmem;
+  return s;
+}
+
+// --- embeddings --------------------------------------------------------------------------
+// images (B, ch, H, W) -> patches (B*P, K) in conv-weight order (c, py, px)
+static void
+im2col (float *patches, const float *images, int B, int ch, int S, int p)
+{
+  int G = S / p;
+  int64_t K = (int64_t) ch * p * p;
+  for (int b = 0; b < B; b++)
+    for (int gy = 0; gy < G; gy++)
+      for (int gx = 0; gx < G; gx++)
+        {
+          float *row = patches + ((int64_t) b * G * G + gy * G + gx) * K;
+          for (int c = 0; c < ch; c++)
+            for (int iy = 0; iy < p; iy++)
+              memcpy (row + ((int64_t) c * p + iy) * p,
+                      images + (((int64_t) b * ch + c) * S + gy * p + iy) * S + gx * p,
+                      sizeof (float) * p);
+        }
+}
+
+void
+_mve_vision_forward (struct mve_model *m, const float *images)
+{
+  const struct mve_config *c = &m->cfg;
+  int C = c->width, G = c->image_size / c->patch_size, P = G * G, Nv = P + 1;
+  int K = c->channels * c->patch_size * c->patch_size, B = m->dims.B;
+  im2col (m->patches, images, B, c->channels, c->image_size, c->patch_size);
+  mve_matmul_forward (m->pe, m->patches, m->p.patch_w, m->p.patch_b, (int64_t) B * P, K, C);
+  for (int b = 0; b < B; b++)
+    for (int t = 0; t < Nv; t++)
+      {
+        float *x = m->vis.x0 + ((int64_t) b * Nv + t) * C;
+        const float *src = t == 0 ? m->p.v_cls : m->pe + ((int64_t) b * P + t - 1) * C;
+        const float *pos = m->p.v_pos + (int64_t) t * C;
+        for (int i = 0; i < C; i++)
+          x[i] = src[i] + pos[i];
+      }
+  struct mve_stack_def s = def_vision (m);
+  stack_forward (m, &m->vis, &s);
+}
+
+static void
+vision_backward (struct mve_model *m)
+{
+  const struct mve_config *c = &m->cfg;
+  int C = c->width, G = c->image_size / c->patch_size, P = G * G, Nv = P + 1;
+  int K = c->channels * c->patch_size * c->patch_size, B = m->dims.B;
+  float *dx0 = m->s_dlnf; // (B, Nv, C)
+  struct mve_stack_def s = def_vision (m);
+  stack_backward (m, dx0, m->s_dmem, &m->vis, &s);
+  float *dpe = m->s_dtmp; // (B*P, C)
+  for (int b = 0; b < B; b++)
+    for (int t = 0; t < Nv; t++)
+      {
+        const float *d = dx0 + ((int64_t) b * Nv + t) * C;
+        float *gp = m->g.v_pos + (int64_t) t * C;
+        float *gs = t == 0 ? m->g.v_cls : dpe + ((int64_t) b * P + t - 1) * C;
+        for (int i = 0; i < C; i++)
+          gp[i] += d[i];
+        if (t == 0)
+          for (int i = 0; i < C; i++)
+            gs[i] += d[i];
+        else
+          memcpy (gs, d, sizeof (float) * C);
+      }
+  mve_matmul_backward (NULL, m->g.patch_w, m->g.patch_b, dpe, m->patches, m->p.patch_w,
+                       (int64_t) B * P, K, C);
+}
+
+static void
+text_embed (float *x0, const int32_t *tok, int N, int T, const float *emb, const float *pos, int C)
+{
+  for (int n = 0; n < N; n++)
+    for (int t = 0; t < T; t++)
+      {
+        float *x = x0 + ((int64_t) n * T + t) * C;
+        const float *e = emb + (int64_t) tok[n * T + t] * C, *p = pos + (int64_t) t * C;
+        for (int i = 0; i < C; i++)
+          x[i] = e[i] + p[i];
+      }
+}
+
+static void
+text_embed_backward (float *gemb, float *gpos, const float *dx0, const int32_t *tok, int N, int T,
+                     int C)
+{
+  for (int n = 0; n < N; n++)
+    for (int t = 0; t < T; t++)
+      {
+        const float *d = dx0 + ((int64_t) n * T + t) * C;
+        float *ge = gemb + (int64_t) tok[n * T + t] * C, *gp = gpos + (int64_t) t * C;
+        for (int i = 0; i < C; i++)
+          {
+            ge[i] += d[i];
+            gp[i] += d[i];
+          }
+      }
+}
+
+// --- decoder + LM loss ---------------------------------------------------------------------
+float
+_mve_decoder_forward (struct mve_model *m)
+{
+  const struct mve_config *c = &m->cfg;
+  int C = c->width, V = c->vocab_size, Td = m->dims.Td;
+  text_embed (m->dec.x0, m->tok_d, m->dims.Nd, Td, m->p.tok_emb, m->p.d_pos, C);
+  struct mve_stack_def s = def_decoder (m);
+  stack_forward (m, &m->dec, &s);
+  int64_t Nlm = m->dims.Nlm;
+  for (int64_t r = 0; r < Nlm; r++)
+    memcpy (m->lm_h + r * C, m->dec.lnf + (int64_t) m->lm_pos[r] * C, sizeof (float) * C);
+  mve_matmul_forward (m->lm_logits, m->lm_h, m->p.lm_w, m->p.lm_b, Nlm, C, V);
+  double loss = 0.0;
+  for (int64_t r = 0; r < Nlm; r++)
+    {
+      const float *z = m->lm_logits + r * V;
+      float mx = -INFINITY;
+      for (int v = 0; v < V; v++)
+        mx = z[v] > mx ? z[v] : mx;
+      double sum = 0.0;
+      for (int v = 0; v < V; v++)
+        sum += expf (z[v] - mx);
+      float lse = mx + (float) log (sum);
+      m->lm_lse[r] = lse;
+      loss += lse - z[m->lm_tgt[r]];
+    }
+  return Nlm > 0 ? (float) (loss / Nlm) : 0.0f;
+}
+
+static void
+decoder_backward (struct mve_model *m, float scale)
+{
+  const struct mve_config *c = &m->cfg;
+  int C = c->width, V = c->vocab_size, Td = m->dims.Td;
+  int64_t Nlm = m->dims.Nlm;
+  if (Nlm == 0 || m->dims.Nd == 0)
+    return;
+  float *dh = m->s_dlm_h;
+  memset (dh, 0, sizeof (float) * Nlm * C);
+  const int64_t chunk = 256;
+  float coef = scale / (float) Nlm;
+  for (int64_t r0 = 0; r0 < Nlm; r0 += chunk)
+    {
+      int64_t nr = Nlm - r0 < chunk ? Nlm - r0 : chunk;
+      for (int64_t r = 0; r < nr; r++)
+        {
+          const float *z = m->lm_logits + (r0 + r) * V;
+          float *dz = m->s_dlogits + r * V;
+          float lse = m->lm_lse[r0 + r];
+          for (int v = 0; v < V; v++)
+            dz[v] = expf (z[v] - lse) * coef;
+          dz[m->lm_tgt[r0 + r]] -= coef;
+        }
+      mve_matmul_backward (dh + r0 * C, m->g.lm_w, m->g.lm_b, m->s_dlogits, m->lm_h + r0 * C,
+                           m->p.lm_w, nr, C, V);
+    }
+  float *dlnf = m->s_dlnf;
+  int64_t NT = (int64_t) m->dims.Nd * Td;
+  memset (dlnf, 0, sizeof (float) * NT * C);
+  for (int64_t r = 0; r < Nlm; r++)
+    residual_add (dlnf + (int64_t) m->lm_pos[r] * C, dh + r * C, C);
+  struct mve_stack_def s = def_decoder (m);
+  stack_backward (m, dlnf, dlnf, &m->dec, &s);
+  text_embed_backward (m->g.tok_emb, m->g.d_pos, dlnf, m->tok_d, m->dims.Nd, Td, C);
+}
+
+// --- ITC -------------------------------------------------------------------------------------
+// out (B, E) = rows of x (row stride ld) @ w^T + b
+static void
+proj_rows (float *out, const float *x, int64_t ld, const float *w, const float *b, int B, int C, int E)
+{
+  for (int i = 0; i < B; i++)
+    memcpy (out + (int64_t) i * E, b, sizeof (float) * E);
+  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, B, E, C, 1.0f, x, (int) ld, w, C, 1.0f, out, E);
+}
+
+static void
+l2_normalize (float *y, float *norm, const float *x, int B, int E)
+{
+  for (int i = 0; i < B; i++)
+    {
+      double ss = 0.0;
+      for (int e = 0; e < E; e++)
+        ss += (double) x[i * E + e] * x[i * E + e];
+      float n = (float) sqrt (ss);
+      norm[i] = n;
+      float d = n > 1e-12f ? n : 1e-12f;
+      for (int e = 0; e < E; e++)
+        y[i * E + e] = x[i * E + e] / d;
+    }
+}
+
+static void
+l2_normalize_backward (float *dx, const float *dy, const float *y, const float *norm, int B, int E)
+{
+  for (int i = 0; i < B; i++)
+    {
+      const float *yi = y + i * E, *dyi = dy + i * E;
+      float *dxi = dx + i * E;
+      if (norm[i] > 1e-12f)
+        {
+          float dot = 0.0f;
+          for (int e = 0; e < E; e++)
+            dot += yi[e] * dyi[e];
+          for (int e = 0; e < E; e++)
+            dxi[e] = (dyi[e] - yi[e] * dot) / norm[i];
+        }
+      else
+        for (int e = 0; e < E; e++)
+          dxi[e] = dyi[e] / 1e-12f;
+    }
+}
+
+static float
+itc_forward (struct mve_model *m)
+{
+  const struct mve_config *c = &m->cfg;
+  int B = m->dims.B, C = c->width, E = c->embed_dim, Te = m->dims.Te;
+  int Nv = mve_model_num_patches (m) + 1;
+  text_embed (m->txt.x0, m->tok_t, B, Te, m->p.tok_emb, m->p.t_pos, C);
+  struct mve_stack_def s = def_text (m, m->len_t);
+  stack_forward (m, &m->txt, &s);
+  proj_rows (m->img_feat, m->vis.lnf, (int64_t) Nv * C, m->p.vproj_w, m->p.vproj_b, B, C, E);
+  proj_rows (m->txt_feat, m->txt.lnf, (int64_t) Te * C, m->p.tproj_w, m->p.tproj_b, B, C, E);
+  l2_normalize (m->img_n, m->img_norm, m->img_feat, B, E);
+  l2_normalize (m->txt_n, m->txt_norm, m->txt_feat, B, E);
+  float temp = m->p.temp[0];
+  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, B, B, E, 1.0f / temp, m->img_n, E, m->txt_n,
+               E, 0.0f, m->sim, B);
+  double li2t = 0.0, lt2i = 0.0;
+  for (int i = 0; i < B; i++)
+    {
+      float mr = -INFINITY, mc = -INFINITY;
+      for (int j = 0; j < B; j++)
+        {
+          mr = fmaxf (mr, m->sim[i * B + j]);
+          mc = fmaxf (mc, m->sim[j * B + i]);
+        }
+      double sr = 0.0, sc = 0.0;
+      for (int j = 0; j < B; j++)
+        {
+          sr += expf (m->sim[i * B + j] - mr);
+          sc += expf (m->sim[j * B + i] - mc);
+        }
+      li2t += mr + log (sr) - m->sim[i * B + i];
+      lt2i += mc + log (sc) - m->sim[i * B + i];
+    }
+  return (float) ((li2t + lt2i) / (2.0 * B));
+}
+
+static void
+itc_backward (struct mve_model *m, float scale)
+{
+  const struct mve_config *c = &m->cfg;
+  int B = m->dims.B, C = c->width, E = c->embed_dim, Te = m->dims.Te;
+  int Nv = mve_model_num_patches (m) + 1;
+  int M = C > E ? C : E;
+  float *dsim = m->s_small, *dimg = dsim + B * B, *dtxt = dimg + B * E;
+  float *dcls_i = dtxt + B * E, *dcls_t = dcls_i + B * C;
+  float *tmp_i = dcls_t + B * C, *tmp_t = tmp_i + (size_t) B * M;
+  float temp = m->p.temp[0];
+  float coef = scale / (2.0f * B);
+  memset (dsim, 0, sizeof (float) * B * B);
+  for (int i = 0; i < B; i++)
+    {
+      float mr = -INFINITY, mc = -INFINITY;
+      for (int j = 0; j < B; j++)
+        {
+          mr = fmaxf (mr, m->sim[i * B + j]);
+          mc = fmaxf (mc, m->sim[j * B + i]);
+        }
+      float sr = 0.0f, sc = 0.0f;
+      for (int j = 0; j < B; j++)
+        {
+          sr += expf (m->sim[i * B + j] - mr);
+          sc += expf (m->sim[j * B + i] - mc);
+        }
+      for (int j = 0; j < B; j++)
+        {
+          dsim[i * B + j] += coef * expf (m->sim[i * B + j] - mr) / sr; // row i of i2t
+          dsim[j * B + i] += coef * expf (m->sim[j * B + i] - mc) / sc; // row i of t2i
+        }
+      dsim[i * B + i] -= 2.0f * coef;
+    }
+  double dtemp = 0.0;
+  for (int k = 0; k < B * B; k++)
+    {
+      dtemp += (double) dsim[k] * (-m->sim[k] / temp);
+      dsim[k] /= temp; // now d(dot)
+    }
+  m->g.temp[0] += (float) dtemp;
+  // d img_n (B, E) = dsim (B, B) @ txt_n (B, E); d txt_n = dsim^T @ img_n
+  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, B, E, B, 1.0f, dsim, B, m->txt_n, E, 0.0f,
+               tmp_i, E);
+  cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, B, E, B, 1.0f, dsim, B, m->img_n, E, 0.0f,
+               tmp_t, E);
+  l2_normalize_backward (dimg, tmp_i, m->img_n, m->img_norm, B, E);
+  l2_normalize_backward (dtxt, tmp_t, m->txt_n, m->txt_norm, B, E);
+  // projections: gather the <cls> rows, then matmul backward
+  for (int i = 0; i < B; i++)
+    {
+      memcpy (tmp_i + (size_t) i * C, m->vis.lnf + (int64_t) i * Nv * C, sizeof (float) * C);
+      memcpy (tmp_t + (size_t) i * C, m->txt.lnf + (int64_t) i * Te * C, sizeof (float) * C);
+    }
+  memset (dcls_i, 0, sizeof (float) * 2 * B * C);
+  mve_matmul_backward (dcls_i, m->g.vproj_w, m->g.vproj_b, dimg, tmp_i, m->p.vproj_w, B, C, E);
+  mve_matmul_backward (dcls_t, m->g.tproj_w, m->g.tproj_b, dtxt, tmp_t, m->p.tproj_w, B, C, E);
+  for (int i = 0; i < B; i++)
+    residual_add (m->s_dmem + (int64_t) i * Nv * C, dcls_i + (size_t) i * C, C);
+  float *dlnf = m->s_dlnf;
+  memset (dlnf, 0, sizeof (float) * B * Te * C);
+  for (int i = 0; i < B; i++)
+    memcpy (dlnf + (int64_t) i * Te * C, dcls_t + (size_t) i * C, sizeof (float) * C);
+  struct mve_stack_def s = def_text (m, m->len_t);
+  stack_backward (m, dlnf, dlnf, &m->txt, &s);
+  text_embed_backward (m->g.tok_emb, m->g.t_pos, dlnf, m->tok_t, B, Te, C);
+}
+
+// --- ITM -------------------------------------------------------------------------------------
+static int
+same_answer (const struct mve_batch *b, int i, int j)
+{
+  if (b->answer_len[i] != b->answer_len[j])
+    return 0;
+  return memcmp (b->answer + (int64_t) i * b->Ta, b->answer + (int64_t) j * b->Ta,
+                 sizeof (int32_t) * b->answer_len[i]) == 0;
+}
+
+static void
+mine_negatives (struct mve_model *m, const struct mve_batch *b)
+{
+  int B = b->B;
+  for (int i = 0; i < B; i++)
+    {
+      int bt = -1, bi = -1;
+      if (m->dims.Nt > 0)
+        {
+          float st = -INFINITY, si = -INFINITY;
+          for (int j = 0; j < B; j++)
+            {
+              if (j == i || same_answer (b, i, j))
+                continue;
+              if (bt < 0 || m->sim[i * B + j] > st)
+                st = m->sim[i * B + j], bt = j;
+              if (bi < 0 || m->sim[j * B + i] > si)
+                si = m->sim[j * B + i], bi = j;
+            }
+        }
+      else
+        for (int k = 1; k < B; k++)
+          {
+            int j = (i + k) % B;
+            if (!same_answer (b, i, j))
+              {
+                bt = bi = j;
+                break;
+              }
+          }
+      m->neg_t[i] = bt >= 0 ? bt : (i + 1) % B;
+      m->neg_i[i] = bi >= 0 ? bi : (i + 1) % B;
+    }
+}
+
+void
+_mve_itm_logits_forward (struct mve_model *m)
+{
+  int C = m->cfg.width, Te = m->dims.Te, N = m->dims.Nitm;
+  text_embed (m->itm.x0, m->tok_i, N, Te, m->p.tok_emb, m->p.t_pos, C);
+  struct mve_stack_def s = def_itm (m);
+  stack_forward (m, &m->itm, &s);
+  proj_rows (m->itm_logits, m->itm.lnf, (int64_t) Te * C, m->p.itm_w, m->p.itm_b, N, C, 2);
+}
+
+static float
+itm_forward (struct mve_model *m, const struct mve_batch *b)
+{
+  const struct mve_config *c = &m->cfg;
+  int B = b->B, Te = m->dims.Te, N = m->dims.Nitm;
+  mine_negatives (m, b);
+  for (int n = 0; n < N; n++)
+    {
+      int img = n < B ? n : n < 2 * B ? n - B : m->neg_i[n - 2 * B];
+      int txt = n < B ? n : n < 2 * B ? m->neg_t[n - B] : n - 2 * B;
+      m->img_i[n] = img;
+      m->lab_i[n] = n < B;
+      int32_t *t = m->tok_i + (int64_t) n * Te;
+      int al = b->answer_len[txt];
+      t[0] = MVE_TOKEN_ENCODE;
+      memcpy (t + 1, b->answer + (int64_t) txt * b->Ta, sizeof (int32_t) * al);
+      for (int k = 1 + al; k < Te; k++)
+        t[k] = MVE_TOKEN_PAD;
+      m->len_i[n] = 1 + al;
+    }
+  _mve_itm_logits_forward (m);
+  double loss = 0.0;
+  for (int n = 0; n < N; n++)
+    {
+      float z0 = m->itm_logits[2 * n], z1 = m->itm_logits[2 * n + 1];
+      float mx = fmaxf (z0, z1);
+      float lse = mx + logf (expf (z0 - mx) + expf (z1 - mx));
+      loss += lse - (m->lab_i[n] ? z1 : z0);
+    }
+  return (float) (loss / N);
+}
+
+static void
+itm_backward (struct mve_model *m, float scale)
+{
+  const struct mve_config *c = &m->cfg;
+  int C = c->width, Te = m->dims.Te, N = m->dims.Nitm;
+  float *dz = m->s_dtmp;   // (N, 2)
+  float *cls = m->s_dbig2; // (N, C)
+  float *dcls = m->s_dbig; // (N, C)
+  for (int n = 0; n < N; n++)
+    {
+      float z0 = m->itm_logits[2 * n], z1 = m->itm_logits[2 * n + 1];
+      float mx = fmaxf (z0, z1);
+      float e0 = expf (z0 - mx), e1 = expf (z1 - mx);
+      float coef = scale / N;
+      dz[2 * n] = coef * (e0 / (e0 + e1) - (m->lab_i[n] ? 0.0f : 1.0f));
+      dz[2 * n + 1] = coef * (e1 / (e0 + e1) - (m->lab_i[n] ? 1.0f : 0.0f));
+      memcpy (cls + (int64_t) n * C, m->itm.lnf + (int64_t) n * Te * C, sizeof (float) * C);
+    }
+  memset (dcls, 0, sizeof (float) * N * C);
+  mve_matmul_backward (dcls, m->g.itm_w, m->g.itm_b, dz, cls, m->p.itm_w, N, C, 2);
+  float *dlnf = m->s_dlnf;
+  memset (dlnf, 0, sizeof (float) * N * Te * C);
+  for (int n = 0; n < N; n++)
+    memcpy (dlnf + (int64_t) n * Te * C, dcls + (int64_t) n * C, sizeof (float) * C);
+  struct mve_stack_def s = def_itm (m);
+  stack_backward (m, dlnf, dlnf, &m->itm, &s);
+  text_embed_backward (m->g.tok_emb, m->g.t_pos, dlnf, m->tok_i, N, Te, C);
+}
+
+// --- whole model -------------------------------------------------------------------------------
+static mve_status
+check_batch (struct mve_model *m, const struct mve_batch *b)
+{
+  const struct mve_config *c = &m->cfg;
+  if (b == NULL || b->B < 1 || b->images == NULL || b->Tq < 0 || b->Ta < 0
+      || (b->Tq > 0 && (b->question == NULL)) || b->question_len == NULL
+      || (b->Ta > 0 && b->answer == NULL) || b->answer_len == NULL)
+    return _mve_fail (m, NULL, 0, MVE_STATUS_INVALID_ARGUMENT, "batch is empty or incomplete");
+  if (b->Tq > c->max_question_len || b->Ta > c->max_answer_len)
+    return _mve_fail (m, NULL, 0, MVE_STATUS_INVALID_ARGUMENT,
+                      "batch lengths %d/%d exceed the model's %d/%d", b->Tq, b->Ta,
+                      c->max_question_len, c->max_answer_len);
+  if (b->B > 1 << 20)
+    return _mve_fail (m, NULL, 0, MVE_STATUS_INVALID_ARGUMENT, "batch too large");
+  for (int i = 0; i < b->B; i++)
+    {
+      if (b->question_len[i] < 0 || b->question_len[i] > b->Tq || b->answer_len[i] < 0
+          || b->answer_len[i] > b->Ta)
+        return _mve_fail (m, NULL, 0, MVE_STATUS_INVALID_ARGUMENT, "row %d: length out of range", i);
+      for (int t = 0; t < b->question_len[i]; t++)
+        if (b->question[(int64_t) i * b->Tq + t] < 0 || b->question[(int64_t) i * b->Tq + t] >= c->vocab_size)
+          return _mve_fail (m, NULL, 0, MVE_STATUS_INVALID_ARGUMENT, "row %d: question token out of range", i);
+      for (int t = 0; t < b->answer_len[i]; t++)
+        if (b->answer[(int64_t) i * b->Ta + t] < 0 || b->answer[(int64_t) i * b->Ta + t] >= c->vocab_size)
+          return _mve_fail (m, NULL, 0, MVE_STATUS_INVALID_ARGUMENT, "row %d: answer token out of range", i);
+    }
+  return MVE_STATUS_OK;
+}
+
+void
+_mve_fill_decoder_rows (struct mve_model *m, int N, const int32_t *const *q, const int32_t *qlen,
+                        const int32_t *const *a, const int32_t *alen, const int32_t *img)
+{
+  int Td = m->dims.Td;
+  int64_t r = 0;
+  for (int n = 0; n < N; n++)
+    {
+      int32_t *t = m->tok_d + (int64_t) n * Td;
+      int ql = qlen[n], al = alen[n], k = 0;
+      t[k++] = MVE_TOKEN_DECODE;
+      if (ql > 0)
+        memcpy (t + k, q[n], sizeof (int32_t) * ql);
+      k += ql;
+      t[k++] = MVE_TOKEN_SEP;
+      if (al > 0)
+        memcpy (t + k, a[n], sizeof (int32_t) * al);
+      k += al;
+      t[k++] = MVE_TOKEN_EOS;
+      m->len_d[n] = k;
+      for (; k < Td; k++)
+        t[k] = MVE_TOKEN_PAD;
+      m->img_d[n] = img ? img[n] : n;
+      for (int j = 0; j <= al; j++, r++)
+        {
+          m->lm_pos[r] = n * Td + ql + 1 + j;
+          m->lm_tgt[r] = j < al ? a[n][j] : MVE_TOKEN_EOS;
+        }
+    }
+}
+
+mve_status
+mve_model_forward (mve_model_t m, const struct mve_batch *b, struct mve_losses *out)
+{
+  if (m == NULL)
+    return MVE_STATUS_INVALID_ARGUMENT;
+  mve_status st = check_batch (m, b);
+  if (st != MVE_STATUS_OK)
+    return st;
+  const struct mve_config *c = &m->cfg;
+  int B = b->B;
+  struct mve_dims d = { .B = B, .Tq = b->Tq, .Ta = b->Ta, .Te = 1 + b->Ta, .Td = b->Tq + b->Ta + 3,
+                        .Nt = c->use_itc ? B : 0, .Nd = B, .train = 1 };
+  d.Nitm = c->use_itm ? (B >= 2 ? 3 * B : B) : 0;
+  for (int i = 0; i < B; i++)
+    d.Nlm += b->answer_len[i] + 1;
+  st = _mve_arena_prepare (m, &d);
+  if (st != MVE_STATUS_OK)
+    return st;
+  // BLIP clamps the temperature in place before each forward
+  if (!(m->p.temp[0] >= 0.001f))
+    m->p.temp[0] = 0.001f;
+  if (m->p.temp[0] > 0.5f)
+    m->p.temp[0] = 0.5f;
+  int Te = d.Te;
+  for (int i = 0; i < d.Nt; i++)
+    {
+      int32_t *t = m->tok_t + (int64_t) i * Te;
+      int al = b->answer_len[i];
+      t[0] = MVE_TOKEN_CLS;
+      if (al > 0)
+        memcpy (t + 1, b->answer + (int64_t) i * b->Ta, sizeof (int32_t) * al);
+      for (int k = 1 + al; k < Te; k++)
+        t[k] = MVE_TOKEN_PAD;
+      m->len_t[i] = 1 + al;
+    }
+  {
+    const int32_t **qp = malloc (sizeof (int32_t *) * 2 * B);
+    if (qp == NULL)
+      return _mve_fail (m, NULL, 0, MVE_STATUS_ALLOC_FAILED, "out of memory");
+    const int32_t **ap = qp + B;
+    for (int i = 0; i < B; i++)
+      {
+        qp[i] = b->question + (int64_t) i * b->Tq;
+        ap[i] = b->answer + (int64_t) i * b->Ta;
+      }
+    _mve_fill_decoder_rows (m, B, qp, b->question_len, ap, b->answer_len, NULL);
+    free (qp);
+  }
+  _mve_vision_forward (m, b->images);
+  struct mve_losses L = { 0 };
+  if (d.Nt > 0)
+    L.itc = itc_forward (m);
+  if (d.Nitm > 0)
+    L.itm = itm_forward (m, b);
+  L.lm = _mve_decoder_forward (m);
+  L.total = (d.Nt > 0 ? c->w_itc * L.itc : 0.0f) + (d.Nitm > 0 ? c->w_itm * L.itm : 0.0f)
+            + c->w_lm * L.lm;
+  m->losses = L;
+  if (out)
+    *out = L;
+  m->have_forward = 1;
+  if (!isfinite (L.total))
+    return _mve_fail (m, NULL, 0, MVE_STATUS_ERROR, "loss is not finite");
+  return MVE_STATUS_OK;
+}
+
+mve_status
+mve_model_backward (mve_model_t m)
+{
+  if (m == NULL)
+    return MVE_STATUS_INVALID_ARGUMENT;
+  if (!m->have_forward || !m->dims.train)
+    return _mve_fail (m, NULL, 0, MVE_STATUS_INVALID_ARGUMENT, "backward without a training forward");
+  const struct mve_config *c = &m->cfg;
+  int Nv = mve_model_num_patches (m) + 1;
+  memset (m->s_dmem, 0, sizeof (float) * m->dims.B * Nv * c->width);
+  decoder_backward (m, c->w_lm);
+  if (m->dims.Nitm > 0)
+    itm_backward (m, c->w_itm);
+  if (m->dims.Nt > 0)
+    itc_backward (m, c->w_itc);
+  vision_backward (m);
+  return MVE_STATUS_OK;
+}
+
+const float *
+mve_model_lm_logits (mve_model_t m, int64_t *n)
+{
+  *n = m->dims.Nlm;
+  return m->lm_logits;
+}
+
+const float *
+mve_model_itm_logits (mve_model_t m, int64_t *n)
+{
+  *n = m->dims.Nitm;
+  return m->itm_logits;
+}
+
+const float *
+mve_model_itc_sim (mve_model_t m, int64_t *n)
+{
+  *n = m->dims.Nt;
+  return m->sim;
+}
