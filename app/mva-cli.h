@@ -42,6 +42,9 @@ void          mva_cli_progress_done   (void);
 
 /* Commands (each in app/mva-cli-<name>.c). */
 int mva_cli_info     (int argc, char **argv);
+int mva_cli_db       (int argc, char **argv);
+int mva_cli_export   (int argc, char **argv);
+int mva_cli_import   (int argc, char **argv);
 int mva_cli_metrics  (int argc, char **argv);
 
 G_END_DECLS

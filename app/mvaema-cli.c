@@ -22,6 +22,9 @@ typedef struct
 
 /* Keep sorted by name. */
 static const MvaCliCommand commands[] = {
+  { "db", mva_cli_db, "Check the library (integrity, dangling files) or back it up: db check | db backup OUT" },
+  { "export", mva_cli_export, "Export question/answer pairs as JSON Lines or LLaVA JSON" },
+  { "import", mva_cli_import, "Import micrographs, synth folders, JSON Lines and LLaVA JSON into the library" },
   { "info", mva_cli_info, "Print size, depth, format and instrument metadata of images" },
   { "metrics", mva_cli_metrics, "Score answers against references: BLEU-2/4, ROUGE-1/2/L, METEOR" },
 };
