@@ -37,6 +37,7 @@ struct _MvaWindow
   AdwStatusPage        *error_page;
   MvaImageView         *image_view;
   GtkWidget            *content_box;
+  GtkWidget            *info_bar;
   GtkLabel             *info_label;
   GtkLabel             *meta_label;
 
@@ -46,6 +47,7 @@ struct _MvaWindow
 
   GCancellable         *load_cancellable; /* the load in flight, if any */
   guint                 spinner_timeout_id;
+  guint                 zoom_label_idle_id;
   GFile                *file;             /* shown (or failed) file */
   MvaImage             *image;            /* shown image, full depth */
   char                 *error_text;
@@ -178,6 +180,11 @@ update_zoom_label (MvaWindow *self)
   double zoom = mva_image_view_get_zoom (self->image_view);
   double percent = zoom * 100.0;
 
+  if (mva_image_view_get_texture (self->image_view) == NULL)
+    {
+      gtk_label_set_label (self->zoom_label, "—");
+      return;
+    }
   if (percent >= 10.0)
     text = g_strdup_printf ("%.0f %%", percent);
   else
@@ -190,6 +197,26 @@ update_zoom_label (MvaWindow *self)
     }
   else
     gtk_label_set_label (self->zoom_label, text);
+}
+
+static gboolean
+zoom_label_idle_cb (gpointer user_data)
+{
+  MvaWindow *self = MVA_WINDOW (user_data);
+
+  self->zoom_label_idle_id = 0;
+  update_zoom_label (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* The view changes its zoom while it is being allocated (fit mode); changing
+ * a header-bar label right then would queue a resize in the middle of the
+ * window's allocation, so the label follows from an idle. */
+static void
+queue_update_zoom_label (MvaWindow *self)
+{
+  if (self->zoom_label_idle_id == 0)
+    self->zoom_label_idle_id = g_idle_add (zoom_label_idle_cb, self);
 }
 
 static void
@@ -380,6 +407,8 @@ show_error (MvaWindow  *self,
   mva_image_view_set_image (self->image_view, NULL, 0, 0);
   gtk_label_set_label (self->info_label, "");
   gtk_label_set_label (self->meta_label, "");
+  gtk_widget_set_visible (self->info_bar, FALSE);
+  queue_update_zoom_label (self);
   gtk_stack_set_visible_child_name (self->view_stack, "error");
   set_state (self, "error");
   update_actions (self);
@@ -417,6 +446,7 @@ show_image (MvaWindow  *self,
   gtk_label_set_label (self->info_label, info);
   gtk_label_set_label (self->meta_label, meta);
   gtk_widget_set_tooltip_text (GTK_WIDGET (self->meta_label), meta);
+  gtk_widget_set_visible (self->info_bar, TRUE);
   adw_window_title_set_subtitle (self->window_title, name);
 
   gtk_stack_set_visible_child_name (self->view_stack, "image");
@@ -729,6 +759,7 @@ mva_window_constructed (GObject *object)
   rebuild_recent_list (self);
   update_actions (self);
   update_zoom_label (self);
+  gtk_widget_set_visible (self->info_bar, FALSE);
 }
 
 static void
@@ -740,9 +771,15 @@ mva_window_dispose (GObject *object)
     g_cancellable_cancel (self->load_cancellable);
   g_clear_object (&self->load_cancellable);
   g_clear_handle_id (&self->spinner_timeout_id, g_source_remove);
+  g_clear_handle_id (&self->zoom_label_idle_id, g_source_remove);
   if (self->chooser != NULL)
     gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
   g_clear_object (&self->chooser);
+
+  /* The settings actions outlive the window inside GSettings' signal
+   * handlers; take them out so a later change does not reach a dead window. */
+  g_action_map_remove_action (G_ACTION_MAP (self), "show-scale-bar");
+  g_action_map_remove_action (G_ACTION_MAP (self), "show-sidebar");
 
   gtk_widget_dispose_template (GTK_WIDGET (self), MVA_TYPE_WINDOW);
 
@@ -815,6 +852,7 @@ mva_window_class_init (MvaWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, MvaWindow, error_page);
   gtk_widget_class_bind_template_child (widget_class, MvaWindow, image_view);
   gtk_widget_class_bind_template_child (widget_class, MvaWindow, content_box);
+  gtk_widget_class_bind_template_child (widget_class, MvaWindow, info_bar);
   gtk_widget_class_bind_template_child (widget_class, MvaWindow, info_label);
   gtk_widget_class_bind_template_child (widget_class, MvaWindow, meta_label);
   gtk_widget_class_bind_template_callback (widget_class, recent_row_activated_cb);
@@ -849,10 +887,10 @@ mva_window_init (MvaWindow *self)
   self->state = g_intern_static_string ("empty");
   gtk_widget_init_template (GTK_WIDGET (self));
 
-  g_signal_connect_object (self->image_view, "notify::zoom", G_CALLBACK (update_zoom_label),
+  g_signal_connect_object (self->image_view, "notify::zoom", G_CALLBACK (queue_update_zoom_label),
                            self, G_CONNECT_SWAPPED);
-  g_signal_connect_object (self->image_view, "notify::zoom-to-fit", G_CALLBACK (update_zoom_label),
-                           self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->image_view, "notify::zoom-to-fit",
+                           G_CALLBACK (queue_update_zoom_label), self, G_CONNECT_SWAPPED);
 
   target = gtk_drop_target_new (GDK_TYPE_FILE_LIST, GDK_ACTION_COPY);
   g_signal_connect (target, "drop", G_CALLBACK (drop_cb), self);
