@@ -46,5 +46,6 @@ int mva_cli_db       (int argc, char **argv);
 int mva_cli_export   (int argc, char **argv);
 int mva_cli_import   (int argc, char **argv);
 int mva_cli_metrics  (int argc, char **argv);
+int mva_cli_synth    (int argc, char **argv);
 
 G_END_DECLS

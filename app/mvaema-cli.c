@@ -27,6 +27,7 @@ static const MvaCliCommand commands[] = {
   { "import", mva_cli_import, "Import micrographs, synth folders, JSON Lines and LLaVA JSON into the library" },
   { "info", mva_cli_info, "Print size, depth, format and instrument metadata of images" },
   { "metrics", mva_cli_metrics, "Score answers against references: BLEU-2/4, ROUGE-1/2/L, METEOR" },
+  { "synth", mva_cli_synth, "Render synthetic SEM micrographs of the 10 categories with grounded Q/A pairs" },
 };
 
 static void
