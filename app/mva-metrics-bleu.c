@@ -121,43 +121,32 @@ count_clipped (char * const  *hyp,
                guint64       *matches,
                guint64       *totals)
 {
+  g_autoptr(GHashTable) vocab = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autofree guint32 *hyp_ids = _mva_intern_tokens (vocab, hyp, hyp_len);
+  g_autofree guint32 **ref_ids = g_new0 (guint32 *, n_refs + 1);
+  g_autofree guint *ref_lens = g_new0 (guint, n_refs + 1);
+  g_autofree MvaNgrams *ref_grams = g_new0 (MvaNgrams, n_refs + 1);
+
+  for (guint r = 0; r < n_refs; r++)
+    {
+      ref_lens[r] = _mva_strv_len (refs[r]);
+      ref_ids[r] = _mva_intern_tokens (vocab, refs[r], ref_lens[r]);
+    }
   for (guint n = 1; n <= MVA_BLEU_MAX_ORDER; n++)
     {
-      GHashTable *counts = _mva_ngram_counts (hyp, hyp_len, n);
-      GHashTable *max_counts = g_hash_table_new (g_str_hash, g_str_equal);
-      GHashTableIter iter;
-      gpointer key, value;
-      guint64 total = 0, clipped = 0;
+      MvaNgrams cand;
 
+      _mva_ngrams_init (&cand, hyp_ids, hyp_len, n);
       for (guint r = 0; r < n_refs; r++)
-        {
-          GHashTable *ref_counts = _mva_ngram_counts (refs[r], _mva_strv_len (refs[r]), n);
-
-          g_hash_table_iter_init (&iter, counts);
-          while (g_hash_table_iter_next (&iter, &key, &value))
-            {
-              guint rc = GPOINTER_TO_UINT (g_hash_table_lookup (ref_counts, key));
-              guint old = GPOINTER_TO_UINT (g_hash_table_lookup (max_counts, key));
-
-              if (rc > old)
-                g_hash_table_insert (max_counts, key, GUINT_TO_POINTER (rc));
-            }
-          g_hash_table_unref (ref_counts);
-        }
-      g_hash_table_iter_init (&iter, counts);
-      while (g_hash_table_iter_next (&iter, &key, &value))
-        {
-          guint c = GPOINTER_TO_UINT (value);
-          guint m = GPOINTER_TO_UINT (g_hash_table_lookup (max_counts, key));
-
-          total += c;
-          clipped += MIN (c, m);
-        }
-      matches[n - 1] += clipped;
-      totals[n - 1] += total;
-      g_hash_table_unref (max_counts);
-      g_hash_table_unref (counts);
+        _mva_ngrams_init (&ref_grams[r], ref_ids[r], ref_lens[r], n);
+      matches[n - 1] += _mva_ngrams_clipped (&cand, ref_grams, n_refs);
+      totals[n - 1] += cand.n;
+      _mva_ngrams_clear (&cand);
+      for (guint r = 0; r < n_refs; r++)
+        _mva_ngrams_clear (&ref_grams[r]);
     }
+  for (guint r = 0; r < n_refs; r++)
+    g_free (ref_ids[r]);
 }
 
 /* --- nltk ---------------------------------------------------------------------------- */

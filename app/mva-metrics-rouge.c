@@ -24,46 +24,33 @@ fmeasure (double precision,
 
 /* _score_ngrams (target_ngrams, prediction_ngrams) */
 static MvaRougeScore
-score_ngrams (char * const *target,
-              guint         n_target,
-              char * const *prediction,
-              guint         n_prediction,
-              guint         n)
+score_ngrams (const guint32 *target,
+              guint          n_target,
+              const guint32 *prediction,
+              guint          n_prediction,
+              guint          n)
 {
-  GHashTable *t = _mva_ngram_counts (target, n_target, n);
-  GHashTable *p = _mva_ngram_counts (prediction, n_prediction, n);
-  GHashTableIter iter;
-  gpointer key, value;
-  guint64 inter = 0, t_count = 0, p_count = 0;
+  MvaNgrams t, p;
+  guint64 inter;
   MvaRougeScore s;
 
-  g_hash_table_iter_init (&iter, t);
-  while (g_hash_table_iter_next (&iter, &key, &value))
-    {
-      guint tc = GPOINTER_TO_UINT (value);
-      guint pc = GPOINTER_TO_UINT (g_hash_table_lookup (p, key));
-
-      inter += MIN (tc, pc);
-      t_count += tc;
-    }
-  g_hash_table_iter_init (&iter, p);
-  while (g_hash_table_iter_next (&iter, &key, &value))
-    p_count += GPOINTER_TO_UINT (value);
-
-  s.precision = (double) inter / (double) MAX (p_count, 1);
-  s.recall = (double) inter / (double) MAX (t_count, 1);
+  _mva_ngrams_init (&t, target, n_target, n);
+  _mva_ngrams_init (&p, prediction, n_prediction, n);
+  inter = _mva_ngrams_overlap (&t, &p);
+  s.precision = (double) inter / (double) MAX (p.n, 1);
+  s.recall = (double) inter / (double) MAX (t.n, 1);
   s.fmeasure = fmeasure (s.precision, s.recall);
-  g_hash_table_unref (t);
-  g_hash_table_unref (p);
+  _mva_ngrams_clear (&t);
+  _mva_ngrams_clear (&p);
   return s;
 }
 
 /* _score_lcs (target_tokens, prediction_tokens) */
 static MvaRougeScore
-score_lcs (char * const *target,
-           guint         n_target,
-           char * const *prediction,
-           guint         n_prediction)
+score_lcs (const guint32 *target,
+           guint          n_target,
+           const guint32 *prediction,
+           guint          n_prediction)
 {
   MvaRougeScore s = { 0.0, 0.0, 0.0 };
   guint *prev, *cur;
@@ -82,7 +69,7 @@ score_lcs (char * const *target,
       cur[0] = 0;
       for (guint j = 1; j <= n_prediction; j++)
         {
-          if (strcmp (target[i - 1], prediction[j - 1]) == 0)
+          if (target[i - 1] == prediction[j - 1])
             cur[j] = prev[j - 1] + 1;
           else
             cur[j] = MAX (prev[j], cur[j - 1]);
@@ -108,6 +95,9 @@ mva_rouge_score (const char         *candidate,
                  MvaRougeScores     *out)
 {
   g_auto(GStrv) pred = NULL;
+  g_autoptr(GHashTable) vocab = NULL;
+  g_autofree guint32 *pred_ids = NULL;
+  guint n_vocab_pred;
   guint n_pred;
   guint n_refs;
 
@@ -120,13 +110,17 @@ mva_rouge_score (const char         *candidate,
 
   pred = mva_metrics_tokenize_rouge (candidate, stem);
   n_pred = _mva_strv_len (pred);
+  vocab = g_hash_table_new (g_str_hash, g_str_equal);
+  pred_ids = _mva_intern_tokens (vocab, pred, n_pred);
+  n_vocab_pred = g_hash_table_size (vocab);
   for (guint r = 0; r < n_refs; r++)
     {
       g_auto(GStrv) target = mva_metrics_tokenize_rouge (references[r], stem);
       guint n_target = _mva_strv_len (target);
-      MvaRougeScore r1 = score_ngrams (target, n_target, pred, n_pred, 1);
-      MvaRougeScore r2 = score_ngrams (target, n_target, pred, n_pred, 2);
-      MvaRougeScore rl = score_lcs (target, n_target, pred, n_pred);
+      g_autofree guint32 *target_ids = _mva_intern_tokens (vocab, target, n_target);
+      MvaRougeScore r1 = score_ngrams (target_ids, n_target, pred_ids, n_pred, 1);
+      MvaRougeScore r2 = score_ngrams (target_ids, n_target, pred_ids, n_pred, 2);
+      MvaRougeScore rl = score_lcs (target_ids, n_target, pred_ids, n_pred);
 
       /* np.argmax over fmeasure: the first maximum wins */
       if (r == 0 || r1.fmeasure > out->rouge1.fmeasure)
@@ -135,5 +129,9 @@ mva_rouge_score (const char         *candidate,
         out->rouge2 = r2;
       if (r == 0 || rl.fmeasure > out->rougeL.fmeasure)
         out->rougeL = rl;
+      /* the reference's tokens leave the vocabulary with it */
+      for (guint i = 0; i < n_target; i++)
+        if (target_ids[i] >= n_vocab_pred)
+          g_hash_table_remove (vocab, target[i]);
     }
 }

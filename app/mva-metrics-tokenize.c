@@ -76,35 +76,6 @@ _mva_py_rstrip (const char *text)
   return g_strndup (text, end - text);
 }
 
-GHashTable *
-_mva_ngram_counts (char * const *tokens,
-                   guint         n_tokens,
-                   guint         n)
-{
-  GHashTable *counts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  GString *key = g_string_new (NULL);
-
-  for (guint i = 0; n > 0 && i + n <= n_tokens; i++)
-    {
-      gpointer old;
-
-      g_string_truncate (key, 0);
-      for (guint k = 0; k < n; k++)
-        {
-          if (k > 0)
-            g_string_append_c (key, '\x1f');
-          g_string_append (key, tokens[i + k]);
-        }
-      old = g_hash_table_lookup (counts, key->str);
-      if (old != NULL)
-        g_hash_table_insert (counts, g_strdup (key->str), GUINT_TO_POINTER (GPOINTER_TO_UINT (old) + 1));
-      else
-        g_hash_table_insert (counts, g_strdup (key->str), GUINT_TO_POINTER (1));
-    }
-  g_string_free (key, TRUE);
-  return counts;
-}
-
 char **
 mva_metrics_split_whitespace (const char *text)
 {
