@@ -126,7 +126,7 @@ words_init (Words      *w,
   for (guint i = 0; i < w->n; i++)
     {
       w->lower[i] = g_utf8_strdown (raw[i], -1);
-      w->stem[i] = mva_porter_stem (w->lower[i]);
+      w->stem[i] = _mva_porter_stem_cached (w->lower[i]);
     }
 }
 

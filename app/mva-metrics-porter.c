@@ -386,6 +386,37 @@ pool_lookup (const char *word)
   return NULL;
 }
 
+#define STEM_CACHE_MAX 200000
+
+static GMutex stem_lock;
+static GHashTable *stem_cache;   /* word -> stem, filled up to STEM_CACHE_MAX */
+
+char *
+_mva_porter_stem_cached (const char *word)
+{
+  const char *hit;
+  char *stem;
+
+  g_mutex_lock (&stem_lock);
+  if (stem_cache == NULL)
+    stem_cache = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  hit = g_hash_table_lookup (stem_cache, word);
+  if (hit != NULL)
+    {
+      stem = g_strdup (hit);
+      g_mutex_unlock (&stem_lock);
+      return stem;
+    }
+  g_mutex_unlock (&stem_lock);
+
+  stem = mva_porter_stem (word);
+  g_mutex_lock (&stem_lock);
+  if (g_hash_table_size (stem_cache) < STEM_CACHE_MAX)
+    g_hash_table_insert (stem_cache, g_strdup (word), g_strdup (stem));
+  g_mutex_unlock (&stem_lock);
+  return stem;
+}
+
 char *
 mva_porter_stem (const char *word)
 {

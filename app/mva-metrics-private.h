@@ -15,6 +15,8 @@ const char *_mva_metrics_valid_utf8  (const char  *text,
                                       char       **tmp);
 /* Python str.rstrip (). Returns a new string. */
 char       *_mva_py_rstrip           (const char  *text);
+/* mva_porter_stem () through a process-wide cache (word must be valid UTF-8). */
+char       *_mva_porter_stem_cached  (const char  *word);
 guint       _mva_strv_len            (char * const *strv);
 
 /* Interning: vocab maps token (borrowed) -> id; returns the ids of tokens. */
