@@ -47,5 +47,6 @@ int mva_cli_export   (int argc, char **argv);
 int mva_cli_import   (int argc, char **argv);
 int mva_cli_metrics  (int argc, char **argv);
 int mva_cli_synth    (int argc, char **argv);
+int mva_cli_teach    (int argc, char **argv);
 
 G_END_DECLS
