@@ -7,6 +7,8 @@
 
 #define G_LOG_DOMAIN "mva-application"
 
+#include <stdlib.h>
+
 #include <glib/gi18n.h>
 
 #include "mva-application.h"
@@ -118,6 +120,25 @@ static const GActionEntry app_actions[] = {
   { "clear-recent", clear_recent_activated, NULL, NULL, NULL, { 0 } },
 };
 
+/* Settings are created at startup, not in init, so `mvaema --version` and
+ * `--help` work even where the schema is not installed. */
+static gboolean
+ensure_settings (MvaApplication *self)
+{
+  GSettingsSchemaSource *source = g_settings_schema_source_get_default ();
+  g_autoptr(GSettingsSchema) schema = NULL;
+
+  if (self->settings != NULL)
+    return TRUE;
+  if (source != NULL)
+    schema = g_settings_schema_source_lookup (source, MVA_SCHEMA_ID, TRUE);
+  if (schema == NULL)
+    return FALSE;
+  self->settings = g_settings_new_full (schema, NULL, NULL);
+  self->recent = mva_recent_new (self->settings);
+  return TRUE;
+}
+
 static void
 mva_application_startup (GApplication *app)
 {
@@ -134,6 +155,15 @@ mva_application_startup (GApplication *app)
   };
 
   G_APPLICATION_CLASS (mva_application_parent_class)->startup (app);
+
+  if (!ensure_settings (self))
+    {
+      /* Nothing is open yet, so nothing is lost: say why and stop. */
+      g_printerr (_("mvaema: the GSettings schema %s is not installed; run an installed "
+                    "build, or `meson devenv -C BUILDDIR mvaema` from the build tree\n"),
+                  MVA_SCHEMA_ID);
+      exit (EXIT_FAILURE);
+    }
 
   g_action_map_add_action_entries (G_ACTION_MAP (self), app_actions,
                                    G_N_ELEMENTS (app_actions), self);
@@ -194,9 +224,6 @@ mva_application_init (MvaApplication *self)
 
   g_application_add_main_option_entries (G_APPLICATION (self), entries);
   g_application_set_option_context_parameter_string (G_APPLICATION (self), _("[MICROGRAPH…]"));
-
-  self->settings = g_settings_new (MVA_SCHEMA_ID);
-  self->recent = mva_recent_new (self->settings);
 }
 
 MvaApplication *
@@ -210,6 +237,7 @@ mva_application_new (void)
                        NULL);
 }
 
+/* The application's settings and recent list; NULL until it has started up. */
 GSettings *
 mva_application_get_settings (MvaApplication *self)
 {

@@ -727,7 +727,7 @@ mva_window_constructed (GObject *object)
 
   G_OBJECT_CLASS (mva_window_parent_class)->constructed (object);
 
-  if (MVA_IS_APPLICATION (app))
+  if (MVA_IS_APPLICATION (app) && mva_application_get_settings (MVA_APPLICATION (app)) != NULL)
     {
       self->settings = g_object_ref (mva_application_get_settings (MVA_APPLICATION (app)));
       self->recent = g_object_ref (mva_application_get_recent (MVA_APPLICATION (app)));
