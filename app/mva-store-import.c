@@ -482,8 +482,9 @@ import_llava (Importer *imp, const char *path, GError **error)
 
 /* labels.csv: "image,category" with an optional header line. */
 static gboolean
-import_labels_csv (Importer *imp, const char *dir, GError **error)
+import_labels_csv (Importer *imp, const char *rel_dir, GError **error)
 {
+  g_autofree char *dir = g_canonicalize_filename (rel_dir, NULL);
   g_autofree char *csv = g_build_filename (dir, "labels.csv", NULL);
   g_autofree char *contents = NULL;
   g_auto(GStrv) lines = NULL;

@@ -750,15 +750,16 @@ mva_store_list_categories (MvaStore *store, GError **error)
 
 // --- Q/A pairs -------------------------------------------------------------------
 
-/* Identity of a pair for deduplicated imports. */
+/* Identity of a pair for deduplicated imports: image, family, question and
+ * answer (not the source: the same pair arriving as JSONL and as LLaVA is
+ * one pair). */
 static char *
 qa_dedup_key (const MvaQaPair *qa)
 {
   g_autoptr(GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
   char head[64];
 
-  g_snprintf (head, sizeof head, "%" G_GINT64_FORMAT "|%d|%d|", qa->micrograph_id,
-              (int) qa->source, qa->family);
+  g_snprintf (head, sizeof head, "%" G_GINT64_FORMAT "|%d|", qa->micrograph_id, qa->family);
   g_checksum_update (sum, (const guchar *) head, -1);
   g_checksum_update (sum, (const guchar *) qa->question, -1);
   g_checksum_update (sum, (const guchar *) "\x1f", 1);

@@ -22,7 +22,9 @@
 #include <fcntl.h>
 #include <math.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 #include <glib/gstdio.h>
 
@@ -247,6 +249,29 @@ _mva_store_migration_sql (int version)
 
 // --- errors ------------------------------------------------------------------
 
+/* Why writes to the database at path fail for lack of room, or NULL: no
+ * free blocks on its file system, or the file size limit (RLIMIT_FSIZE)
+ * reached by the database or its WAL. */
+static const char *
+space_exhausted (const char *path)
+{
+  g_autofree char *dir = g_path_get_dirname (path);
+  g_autofree char *wal = g_strconcat (path, "-wal", NULL);
+  struct statvfs vfs;
+  struct rlimit lim;
+  struct stat st;
+
+  if (statvfs (dir, &vfs) == 0 && (guint64) vfs.f_bavail * vfs.f_frsize < 64 * 1024)
+    return "no space left on the device";
+  if (getrlimit (RLIMIT_FSIZE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY)
+    {
+      if ((stat (path, &st) == 0 && (guint64) st.st_size + 65536 >= lim.rlim_cur) ||
+          (stat (wal, &st) == 0 && (guint64) st.st_size + 65536 >= lim.rlim_cur))
+        return "file size limit reached";
+    }
+  return NULL;
+}
+
 void
 _mva_store_set_error (MvaStore   *store,
                       sqlite3    *db,
@@ -260,6 +285,7 @@ _mva_store_set_error (MvaStore   *store,
   const char *path = store != NULL ? store->path : "library";
   MvaStoreError code = MVA_STORE_ERROR_FAILED;
   const char *reason = msg;
+  const char *full_reason = NULL;
   g_autofree char *reason_buf = NULL;
 
   if (primary == SQLITE_FULL || (primary == SQLITE_IOERR &&
@@ -267,6 +293,13 @@ _mva_store_set_error (MvaStore   *store,
     {
       code = MVA_STORE_ERROR_FULL;
       reason_buf = g_strdup_printf ("disk full (%s)", sys_errno ? g_strerror (sys_errno) : msg);
+      reason = reason_buf;
+    }
+  else if (primary == SQLITE_IOERR && store != NULL && (full_reason = space_exhausted (store->path)))
+    {
+      /* SQLite does not always keep errno of a failed write; look at the disk */
+      code = MVA_STORE_ERROR_FULL;
+      reason_buf = g_strdup_printf ("disk full (%s)", full_reason);
       reason = reason_buf;
     }
   else if (primary == SQLITE_READONLY ||
@@ -797,7 +830,7 @@ store_new (const char *path, MvaStoreOpenFlags flags)
   MvaStore *store = g_new0 (MvaStore, 1);
 
   g_atomic_ref_count_init (&store->ref_count);
-  store->path = g_strdup (path);
+  store->path = g_canonicalize_filename (path, NULL);
   store->flags = flags;
   g_rec_mutex_init (&store->writer_lock);
   g_mutex_init (&store->pool_lock);
@@ -856,8 +889,8 @@ mva_store_open (const char         *path,
         {
           int saved = errno;
           g_set_error (error, MVA_STORE_ERROR,
-                       saved == EACCES || saved == EROFS ? MVA_STORE_ERROR_READ_ONLY
-                                                         : MVA_STORE_ERROR_FAILED,
+                       saved == EACCES || saved == EROFS || saved == EPERM
+                       ? MVA_STORE_ERROR_READ_ONLY : MVA_STORE_ERROR_FAILED,
                        "%s: cannot create the folder %s: %s", path, dir, g_strerror (saved));
           return NULL;
         }

@@ -29,7 +29,9 @@
  * worker writes, and is never blocked by it. mva_store_begin () ...
  * mva_store_commit () groups writes into one transaction (held by the
  * calling thread; other threads' writes wait); reads made by that thread
- * inside its transaction see its uncommitted rows.
+ * inside its transaction see its uncommitted rows. Nested begin/commit pairs
+ * are savepoints. Every write function is atomic on its own and joins the
+ * caller's transaction when there is one.
  *
  * Times are Unix microseconds (g_get_real_time ()). Ids are > 0; 0 means
  * "none" in id fields and filters. Records returned by the getters are owned
@@ -261,9 +263,10 @@ void        mva_store_unref        (MvaStore *store);
 const char *mva_store_get_path     (MvaStore *store);
 int         mva_store_get_schema_version (MvaStore *store); /* as found at open (NO_MIGRATE) */
 
-/* Group writes into one transaction on the calling thread. Nested begin
- * calls are counted; only the outermost commit commits. rollback discards
- * the whole outermost transaction. */
+/* Group writes into one transaction on the calling thread. A nested begin
+ * opens a savepoint: its commit releases it, its rollback undoes only the
+ * writes since that begin. Only the outermost commit makes writes durable.
+ * A failed commit rolls that level back. */
 gboolean    mva_store_begin        (MvaStore *store, GError **error);
 gboolean    mva_store_commit       (MvaStore *store, GError **error);
 void        mva_store_rollback     (MvaStore *store);
@@ -331,7 +334,7 @@ GPtrArray  *mva_store_list_categories     (MvaStore *store, GError **error);
 /* ---------------------------------------------------------------- Q/A pairs */
 
 /* Insert a pair (qa->micrograph_id, question, answer required). dedup TRUE:
- * an identical pair (same micrograph, source, family, question, answer)
+ * an identical pair (same micrograph, family, question, answer)
  * is not added again; its id is returned and *added is FALSE. */
 gint64      mva_store_add_qa        (MvaStore        *store,
                                      const MvaQaPair *qa,
