@@ -796,7 +796,6 @@ _mve_itm_logits_forward (struct mve_model *m)
 static float
 itm_forward (struct mve_model *m, const struct mve_batch *b)
 {
-  const struct mve_config *c = &m->cfg;
   int B = b->B, Te = m->dims.Te, N = m->dims.Nitm;
   mine_negatives (m, b);
   for (int n = 0; n < N; n++)
