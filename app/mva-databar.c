@@ -7,9 +7,10 @@
  * A data bar is a full-width band of rows at the bottom on a near-constant
  * dark or bright background, holding high-contrast text, a scale bar, logos
  * and separator lines, with a sharp boundary to the specimen above. Each row
- * is classified by the share of its pixels that are background (within 40
- * levels of black or white, the polarity taken from the bottom rows), "ink"
- * (the opposite extreme) and mid-tones. Rows of a data bar are mostly
+ * is classified by the share of its pixels that are background (within 14
+ * levels of the commonest level of the bottom rows, which must be darker
+ * than 100 or brighter than 155), "ink" (at least 90 levels brighter than a
+ * dark background, or darker than a bright one) and mid-tones. Rows of a data bar are mostly
  * background with few mid-tones; separator lines are rows of uniform ink.
  * Walking up from the bottom through such rows (bridging gaps of a few rows)
  * gives the band; it is accepted when
@@ -36,13 +37,32 @@ typedef struct
   float bg;    /* share of background pixels */
   float ink;   /* share of opposite-extreme pixels */
   float mid;   /* share of mid-tones */
+  float line;  /* share of pixels at the opposite extreme (>= 200 or <= 55) */
   float sd;    /* standard deviation of the row */
 } RowStat;
 
-static void
-row_stats (const guint8 *row, guint width, gboolean dark, RowStat *st)
+typedef struct
 {
-  guint bg = 0, ink = 0;
+  int      bg;     /* background level of the bar (the mode of the bottom rows) */
+  gboolean dark;   /* background darker than mid-gray: ink is bright */
+} Polarity;
+
+static inline gboolean
+is_bg (const Polarity *p, guint v)
+{
+  return abs ((int) v - p->bg) <= 14;
+}
+
+static inline gboolean
+is_ink (const Polarity *p, guint v)
+{
+  return p->dark ? (int) v >= p->bg + 90 : (int) v <= p->bg - 90;
+}
+
+static void
+row_stats (const guint8 *row, guint width, const Polarity *pol, RowStat *st)
+{
+  guint bg = 0, ink = 0, line = 0;
   double sum = 0, sum2 = 0;
 
   for (guint x = 0; x < width; x++)
@@ -51,14 +71,17 @@ row_stats (const guint8 *row, guint width, gboolean dark, RowStat *st)
 
       sum += v;
       sum2 += (double) v * v;
-      if (dark ? v <= 40 : v >= 215)
+      if (is_bg (pol, v))
         bg++;
-      else if (dark ? v >= 150 : v <= 105)
+      else if (is_ink (pol, v))
         ink++;
+      if (pol->dark ? v >= 200 : v <= 55)
+        line++;
     }
   st->bg = (float) bg / width;
   st->ink = (float) ink / width;
   st->mid = 1.0f - st->bg - st->ink;
+  st->line = (float) line / width;
   {
     double mean = sum / width;
     double var = sum2 / width - mean * mean;
@@ -76,12 +99,13 @@ bar_row (const RowStat *s)
 static gboolean
 line_row (const RowStat *s)
 {
-  /* A separator: nearly all ink or background, and uniform. */
-  return (s->ink >= 0.9f || s->bg >= 0.9f) && s->sd < 40.0f;
+  /* A separator: a uniform row at the opposite extreme (white on a dark
+   * bar, black on a bright one). */
+  return s->line >= 0.9f && s->sd < 40.0f;
 }
 
 static guint
-detect_polarity (const guint8 *gray, guint width, guint height, gboolean dark)
+detect_with (const guint8 *gray, guint width, guint height, const Polarity *pol)
 {
   g_autofree RowStat *st = g_new0 (RowStat, height);
   guint max_gap = MAX (2u, height / 200);
@@ -93,7 +117,7 @@ detect_polarity (const guint8 *gray, guint width, guint height, gboolean dark)
 
   /* Bottom rows decide whether this polarity is worth a look. */
   for (guint y = height; y-- > 0 && height - y <= max_h + 16;)
-    row_stats (gray + (gsize) y * width, width, dark, &st[y]);
+    row_stats (gray + (gsize) y * width, width, pol, &st[y]);
   if (!(bar_row (&st[height - 1]) || line_row (&st[height - 1])))
     {
       /* Allow a frame line or two at the very bottom. */
@@ -137,7 +161,7 @@ detect_polarity (const guint8 *gray, guint width, guint height, gboolean dark)
     {
       RowStat s;
 
-      row_stats (gray + (gsize) (y - 1) * width, width, dark, &s);
+      row_stats (gray + (gsize) (y - 1) * width, width, pol, &s);
       above_bar += bar_row (&s) ? 1 : 0;
       above_n++;
     }
@@ -156,8 +180,8 @@ detect_polarity (const guint8 *gray, guint width, guint height, gboolean dark)
 
         for (guint x = 0; x < width; x++)
           {
-            gboolean a_bg = dark ? a[x] <= 40 : a[x] >= 215;
-            gboolean b_bg = dark ? b[x] <= 40 : b[x] >= 215;
+            gboolean a_bg = is_bg (pol, a[x]);
+            gboolean b_bg = is_bg (pol, b[x]);
 
             n_edge += (!a_bg && b_bg) || abs ((int) a[x] - (int) b[x]) > 40;
           }
@@ -174,11 +198,26 @@ _mva_databar_detect (const guint8 *gray,
                      guint         width,
                      guint         height)
 {
-  guint dark, bright;
+  guint hist[256] = { 0 };
+  guint rows, mode = 0;
+  Polarity pol;
 
   if (gray == NULL || width < 32 || height < 64)
     return 0;
-  dark = detect_polarity (gray, width, height, TRUE);
-  bright = detect_polarity (gray, width, height, FALSE);
-  return MAX (dark, bright);
+  /* The bar's background: the commonest level of the bottom rows, which
+   * must be near black or near white and cover most of them. */
+  rows = MAX (4u, height / 50);
+  for (guint y = height - rows; y < height; y++)
+    for (guint x = 0; x < width; x++)
+      hist[gray[(gsize) y * width + x]]++;
+  for (guint v = 1; v < 256; v++)
+    if (hist[v] > hist[mode])
+      mode = v;
+  if ((guint64) hist[mode] * 10 < (guint64) rows * width * 3)
+    return 0;
+  if (mode > 100 && mode < 155)
+    return 0;
+  pol.bg = (int) mode;
+  pol.dark = mode < 128;
+  return detect_with (gray, width, height, &pol);
 }
