@@ -60,8 +60,13 @@ enum {
 
 static GParamSpec *properties[N_PROPS];
 
+enum { POINTER_MOVED, N_SIGNALS };
+static guint signals[N_SIGNALS];
+
 G_DEFINE_FINAL_TYPE_WITH_CODE (MvaImageView, mva_image_view, GTK_TYPE_WIDGET,
                                G_IMPLEMENT_INTERFACE (GTK_TYPE_SCROLLABLE, NULL))
+
+static void emit_pointer (MvaImageView *self);
 
 /* Zoom steps for +/-: round percentages so 100 % is always reachable. */
 static const double zoom_levels[] = {
@@ -209,6 +214,8 @@ static void
 adjustment_value_changed_cb (MvaImageView *self)
 {
   gtk_widget_queue_draw (GTK_WIDGET (self));
+  if (self->pointer_inside)
+    emit_pointer (self);
 }
 
 static void
@@ -368,6 +375,26 @@ mva_image_view_snapshot (GtkWidget   *widget,
 
 /* --- input ------------------------------------------------------------------ */
 
+/* Tell listeners which pixel of the file is under the pointer (or none). */
+static void
+emit_pointer (MvaImageView *self)
+{
+  double ox, oy, eff, fx, fy;
+  gboolean over;
+
+  if (self->texture == NULL || !self->pointer_inside)
+    {
+      g_signal_emit (self, signals[POINTER_MOVED], 0, -1.0, -1.0, FALSE);
+      return;
+    }
+  image_origin (self, &ox, &oy);
+  eff = effective_scale (self);
+  fx = (self->pointer_x - ox) / eff;
+  fy = (self->pointer_y - oy) / eff;
+  over = fx >= 0.0 && fy >= 0.0 && fx < self->full_width && fy < self->full_height;
+  g_signal_emit (self, signals[POINTER_MOVED], 0, fx, fy, over);
+}
+
 static void
 motion_cb (GtkEventControllerMotion *controller,
            double                    x,
@@ -377,6 +404,7 @@ motion_cb (GtkEventControllerMotion *controller,
   self->pointer_x = x;
   self->pointer_y = y;
   self->pointer_inside = TRUE;
+  emit_pointer (self);
 }
 
 static void
@@ -384,6 +412,7 @@ leave_cb (GtkEventControllerMotion *controller,
           MvaImageView             *self)
 {
   self->pointer_inside = FALSE;
+  emit_pointer (self);
 }
 
 static gboolean
@@ -620,6 +649,17 @@ mva_image_view_class_init (MvaImageViewClass *klass)
   g_object_class_override_property (object_class, PROP_VADJUSTMENT, "vadjustment");
   g_object_class_override_property (object_class, PROP_HSCROLL_POLICY, "hscroll-policy");
   g_object_class_override_property (object_class, PROP_VSCROLL_POLICY, "vscroll-policy");
+
+  /**
+   * MvaImageView::pointer-moved:
+   * @x: column of the file under the pointer (fractional), -1 when none
+   * @y: row of the file under the pointer (fractional), -1 when none
+   * @over_image: whether the pointer is over the image
+   */
+  signals[POINTER_MOVED] =
+    g_signal_new ("pointer-moved", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                  NULL, NULL, NULL, G_TYPE_NONE, 3,
+                  G_TYPE_DOUBLE, G_TYPE_DOUBLE, G_TYPE_BOOLEAN);
 
   gtk_widget_class_set_css_name (widget_class, "mva-image-view");
   gtk_widget_class_set_accessible_role (widget_class, GTK_ACCESSIBLE_ROLE_IMG);

@@ -6,6 +6,7 @@
  * (fit, 1:1, steps, Ctrl+scroll and pinch around the pointer), pans by
  * dragging and through its adjustments, and draws a scale bar when the
  * physical pixel size is known. Put it in a GtkScrolledWindow for scrollbars.
+ * "pointer-moved" (x, y, over_image) reports the file pixel under the pointer.
  *
  * Zoom is in device pixels per pixel of the file, so 1.0 ("1:1") shows every
  * pixel the instrument recorded on one screen pixel, also on HiDPI screens and

@@ -9,6 +9,7 @@
 #define G_LOG_DOMAIN "mva-window"
 
 #include <math.h>
+#include <string.h>
 
 #include <glib/gi18n.h>
 
@@ -40,6 +41,7 @@ struct _MvaWindow
   GtkWidget            *info_bar;
   GtkLabel             *info_label;
   GtkLabel             *meta_label;
+  GtkLabel             *pointer_label;
 
   GSettings            *settings;
   MvaRecent            *recent;
@@ -171,6 +173,99 @@ build_meta_text (const MvaImage *image)
 
   g_ptr_array_add (parts, NULL);
   return g_strjoinv ("  ·  ", (char **) parts->pdata);
+}
+
+/* The sample at (x, y) of @image as text: one number for grey, R, G, B for
+ * colour, at the depth stored in the file. */
+static char *
+format_pixel_value (const MvaImage *image,
+                    guint           x,
+                    guint           y)
+{
+  const guint8 *row = (const guint8 *) image->data + (gsize) y * image->stride;
+  guint bytes = image->bit_depth / 8;
+  guint n = MIN (image->channels, 3u);
+  GString *s = g_string_new (NULL);
+
+  for (guint c = 0; c < n; c++)
+    {
+      const guint8 *p = row + ((gsize) x * image->channels + c) * bytes;
+
+      if (c > 0)
+        g_string_append (s, ", ");
+      if (image->sample_format == MVA_SAMPLE_FLOAT && bytes == 4)
+        {
+          float v;
+          memcpy (&v, p, sizeof v);
+          g_string_append_printf (s, "%.5g", v);
+        }
+      else if (image->sample_format == MVA_SAMPLE_FLOAT && bytes == 8)
+        {
+          double v;
+          memcpy (&v, p, sizeof v);
+          g_string_append_printf (s, "%.5g", v);
+        }
+      else if (bytes == 1)
+        g_string_append_printf (s, "%d", image->sample_format == MVA_SAMPLE_INT ? (int) (gint8) *p : (int) *p);
+      else if (bytes == 2)
+        {
+          guint16 v;
+          memcpy (&v, p, sizeof v);
+          g_string_append_printf (s, "%d", image->sample_format == MVA_SAMPLE_INT ? (int) (gint16) v : (int) v);
+        }
+      else if (bytes == 4)
+        {
+          guint32 v;
+          memcpy (&v, p, sizeof v);
+          if (image->sample_format == MVA_SAMPLE_INT)
+            g_string_append_printf (s, "%" G_GINT32_FORMAT, (gint32) v);
+          else
+            g_string_append_printf (s, "%" G_GUINT32_FORMAT, v);
+        }
+      else
+        g_string_append (s, "?");
+    }
+  return g_string_free (s, FALSE);
+}
+
+static void
+pointer_moved_cb (MvaWindow    *self,
+                  double        fx,
+                  double        fy,
+                  gboolean      over_image,
+                  MvaImageView *view)
+{
+  const MvaImage *image = self->image;
+  g_autofree char *value = NULL;
+  g_autofree char *text = NULL;
+  guint x, y, px, py;
+
+  if (!over_image || image == NULL || image->data == NULL || image->width == 0)
+    {
+      gtk_label_set_label (self->pointer_label, "");
+      return;
+    }
+  x = MIN ((guint) fx, image->full_width - 1);
+  y = MIN ((guint) fy, image->full_height - 1);
+  /* The data may be a preview of a huge file. */
+  px = MIN ((guint) (fx * image->width / image->full_width), image->width - 1);
+  py = MIN ((guint) (fy * image->height / image->full_height), image->height - 1);
+  value = format_pixel_value (image, px, py);
+
+  if (known (image->meta.pixel_size_nm))
+    {
+      double sy = known (image->meta.pixel_size_y_nm) ? image->meta.pixel_size_y_nm
+                                                     : image->meta.pixel_size_nm;
+      g_autofree char *lx = format_length_3 ((x + 0.5) * image->meta.pixel_size_nm);
+      g_autofree char *ly = format_length_3 ((y + 0.5) * sy);
+
+      /* Translators: pointer position in pixels and in physical units, and the pixel value */
+      text = g_strdup_printf (_("x %u  y %u  (%s, %s)  ·  %s"), x, y, lx, ly, value);
+    }
+  else
+    /* Translators: pointer position in pixels and the pixel value */
+    text = g_strdup_printf (_("x %u  y %u  ·  %s"), x, y, value);
+  gtk_label_set_label (self->pointer_label, text);
 }
 
 static void
@@ -855,6 +950,7 @@ mva_window_class_init (MvaWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, MvaWindow, info_bar);
   gtk_widget_class_bind_template_child (widget_class, MvaWindow, info_label);
   gtk_widget_class_bind_template_child (widget_class, MvaWindow, meta_label);
+  gtk_widget_class_bind_template_child (widget_class, MvaWindow, pointer_label);
   gtk_widget_class_bind_template_callback (widget_class, recent_row_activated_cb);
 
   gtk_widget_class_install_action (widget_class, "win.open", NULL, open_action);
@@ -887,6 +983,8 @@ mva_window_init (MvaWindow *self)
   self->state = g_intern_static_string ("empty");
   gtk_widget_init_template (GTK_WIDGET (self));
 
+  g_signal_connect_object (self->image_view, "pointer-moved", G_CALLBACK (pointer_moved_cb),
+                           self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->image_view, "notify::zoom", G_CALLBACK (queue_update_zoom_label),
                            self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->image_view, "notify::zoom-to-fit",
@@ -945,11 +1043,13 @@ mva_window_get_error_text (MvaWindow *self)
   return self->error_text;
 }
 
-/* The info bar's text (size, depth, format, then instrument data). */
+/* The info bar's text (size, depth, format, instrument data, then the
+ * pointer's position and pixel value). */
 char *
 mva_window_dup_info_text (MvaWindow *self)
 {
   g_return_val_if_fail (MVA_IS_WINDOW (self), NULL);
   return g_strconcat (gtk_label_get_label (self->info_label), "  ·  ",
-                      gtk_label_get_label (self->meta_label), NULL);
+                      gtk_label_get_label (self->meta_label), "  ·  ",
+                      gtk_label_get_label (self->pointer_label), NULL);
 }

@@ -189,6 +189,27 @@ test_open_and_zoom (void)
   recent = mva_recent_dup_paths (mva_application_get_recent (app));
   g_assert_cmpstr (recent[0], ==, path);
 
+  /* Pointer readout: position, physical position, value of that pixel. */
+  {
+    const guint8 *row = (const guint8 *) image->data + 200 * image->stride;
+    g_autofree char *expect_pos = g_strdup_printf ("x 100  y 200");
+    g_autofree char *expect_val = g_strdup_printf ("·  %u", row[100 * image->channels]);
+    g_autofree char *text = NULL;
+
+    g_assert_cmpuint (image->bit_depth, ==, 8);
+    g_signal_emit_by_name (view, "pointer-moved", 100.7, 200.2, TRUE);
+    text = mva_window_dup_info_text (window);
+    g_test_message ("pointer: %s", text);
+    g_assert_nonnull (strstr (text, expect_pos));
+    g_assert_true (g_str_has_suffix (text, expect_val));
+    if (image->meta.pixel_size_nm > 0.0)
+      g_assert_nonnull (strstr (text, " µm, "));
+    g_clear_pointer (&text, g_free);
+    g_signal_emit_by_name (view, "pointer-moved", -1.0, -1.0, FALSE);
+    text = mva_window_dup_info_text (window);
+    g_assert_true (g_str_has_suffix (text, "·  "));
+  }
+
   wait_frames (GTK_WIDGET (view), 2);
   g_assert_true (mva_image_view_get_zoom_to_fit (view));
   fit = mva_image_view_get_zoom (view);
