@@ -715,6 +715,13 @@ worker_main (gpointer data)
         }
       else
         ask (run, h, &sink, errbuf, o);
+      if (o->kind == OUTCOME_FATAL)
+        {
+          /* no worker may start another request once one has failed fatally */
+          g_mutex_lock (&run->lock);
+          run->stop = TRUE;
+          g_mutex_unlock (&run->lock);
+        }
       g_async_queue_push (run->outcomes, o);
     }
   if (h != NULL)
