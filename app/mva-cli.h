@@ -48,5 +48,6 @@ int mva_cli_import   (int argc, char **argv);
 int mva_cli_metrics  (int argc, char **argv);
 int mva_cli_synth    (int argc, char **argv);
 int mva_cli_teach    (int argc, char **argv);
+int mva_cli_train    (int argc, char **argv);
 
 G_END_DECLS

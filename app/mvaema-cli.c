@@ -29,6 +29,7 @@ static const MvaCliCommand commands[] = {
   { "metrics", mva_cli_metrics, "Score answers against references: BLEU-2/4, ROUGE-1/2/L, METEOR" },
   { "synth", mva_cli_synth, "Render synthetic SEM micrographs of the 10 categories with grounded Q/A pairs" },
   { "teach", mva_cli_teach, "Ask the optional teacher (admin-enabled) for Q/A pairs about the library" },
+  { "train", mva_cli_train, "Train or fine-tune a model on a folder of images with qa.jsonl" },
 };
 
 static void

@@ -1,0 +1,1084 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * mva-trainer.c: data sets and training runs on top of the engine (see
+ * mva-trainer.h). GLib, no GTK.
+ *
+ * Batches: each epoch shuffles the training pairs (GRand seeded from the run's
+ * seed) and fills batches with pairs of distinct images, so the contrastive
+ * (ITC) and matching (ITM) losses never treat another answer about the same
+ * image as a negative; a pair whose image is already in the batch waits for
+ * the next one. Batches of fewer than two pairs are dropped (ITC needs two).
+ * Questions start with the image's caption with probability caption_prob.
+ */
+#define G_LOG_DOMAIN "mva-trainer"
+#include "config.h"
+
+#include "mva-trainer.h"
+
+#include <errno.h>
+#include <math.h>
+#include <string.h>
+
+#include "mva-image.h"
+#include "mva-preprocess.h"
+#include "mve-tokenizer.h"
+#include "mve.h"
+
+G_DEFINE_QUARK (mva-trainer-error-quark, mva_trainer_error)
+
+/* --- data set ---------------------------------------------------------------- */
+
+static void
+qa_pair_clear (gpointer data)
+{
+  MvaQaPair *p = data;
+
+  g_free (p->category);
+  g_free (p->question);
+  g_free (p->caption);
+  g_free (p->answer);
+}
+
+void
+mva_dataset_free (MvaDataset *ds)
+{
+  if (ds == NULL)
+    return;
+  for (guint i = 0; i < ds->n_images; i++)
+    {
+      g_free (ds->image_paths[i]);
+      g_free (ds->pixels[i]);
+    }
+  g_free (ds->image_paths);
+  g_free (ds->pixels);
+  g_clear_pointer (&ds->pairs, g_array_unref);
+  g_free (ds->dir);
+  g_free (ds);
+}
+
+static const char *
+member_string (JsonObject *o, const char *name)
+{
+  JsonNode *n = json_object_get_member (o, name);
+
+  if (n == NULL || !JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_STRING)
+    return NULL;
+  return json_node_get_string (n);
+}
+
+typedef struct
+{
+  MvaDataset *ds;
+  gint        next;      /* atomic */
+  gint        done;      /* atomic */
+  GMutex      lock;
+  GError     *error;     /* first failure */
+  GCancellable *cancellable;
+} LoadJob;
+
+static gpointer
+load_worker (gpointer data)
+{
+  LoadJob *job = data;
+
+  for (;;)
+    {
+      gint i = g_atomic_int_add (&job->next, 1);
+      g_autoptr(GError) local = NULL;
+      g_autoptr(MvaImage) img = NULL;
+      guint8 *px = NULL;
+      gboolean stop;
+
+      if (i >= (gint) job->ds->n_images)
+        break;
+      g_mutex_lock (&job->lock);
+      stop = job->error != NULL;
+      g_mutex_unlock (&job->lock);
+      if (stop || g_cancellable_is_cancelled (job->cancellable))
+        break;
+      img = mva_image_load (job->ds->image_paths[i], 0, &local);
+      if (img != NULL)
+        px = mva_preprocess_rgb8 (img, job->ds->size, &local);
+      if (px == NULL)
+        {
+          g_mutex_lock (&job->lock);
+          if (job->error == NULL)
+            job->error = g_error_new (MVA_TRAINER_ERROR, MVA_TRAINER_ERROR_DATA, "%s",
+                                      local->message);
+          g_mutex_unlock (&job->lock);
+          break;
+        }
+      job->ds->pixels[i] = px;
+      g_atomic_int_inc (&job->done);
+    }
+  return NULL;
+}
+
+MvaDataset *
+mva_dataset_load (const char         *dir,
+                  guint               size,
+                  guint               threads,
+                  MvaDatasetProgress  progress,
+                  gpointer            user_data,
+                  GCancellable       *cancellable,
+                  GError            **error)
+{
+  g_autoptr(MvaDataset) ds = NULL;
+  g_autofree char *qa_path = NULL, *text = NULL;
+  g_autoptr(GHashTable) index = NULL;
+  g_autoptr(GPtrArray) paths = NULL;
+  g_autoptr(GError) local = NULL;
+  g_auto(GStrv) lines = NULL;
+  LoadJob job = { 0 };
+  GThread **workers;
+
+  g_return_val_if_fail (dir != NULL, NULL);
+  g_return_val_if_fail (size > 0, NULL);
+
+  qa_path = g_build_filename (dir, "qa.jsonl", NULL);
+  if (!g_file_get_contents (qa_path, &text, NULL, &local))
+    {
+      g_set_error (error, MVA_TRAINER_ERROR, MVA_TRAINER_ERROR_DATA, "%s", local->message);
+      return NULL;
+    }
+  ds = g_new0 (MvaDataset, 1);
+  ds->dir = g_strdup (dir);
+  ds->size = size;
+  ds->pairs = g_array_new (FALSE, TRUE, sizeof (MvaQaPair));
+  g_array_set_clear_func (ds->pairs, qa_pair_clear);
+  index = g_hash_table_new (g_str_hash, g_str_equal);
+  paths = g_ptr_array_new ();
+
+  lines = g_strsplit (text, "\n", -1);
+  for (guint ln = 0; lines[ln] != NULL; ln++)
+    {
+      g_autoptr(JsonParser) parser = json_parser_new ();
+      g_autoptr(GError) perr = NULL;
+      const char *image, *question, *answer, *caption, *category;
+      g_autofree char *abs = NULL;
+      JsonObject *o;
+      MvaQaPair pair = { 0 };
+      gpointer found;
+
+      g_strstrip (lines[ln]);
+      if (lines[ln][0] == '\0')
+        continue;
+      if (!json_parser_load_from_data (parser, lines[ln], -1, &perr) ||
+          !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+        {
+          g_set_error (error, MVA_TRAINER_ERROR, MVA_TRAINER_ERROR_DATA,
+                       "%s line %u: not a JSON object%s%s", qa_path, ln + 1,
+                       perr ? ": " : "", perr ? perr->message : "");
+          return NULL;
+        }
+      o = json_node_get_object (json_parser_get_root (parser));
+      image = member_string (o, "image");
+      question = member_string (o, "question");
+      answer = member_string (o, "answer");
+      if (image == NULL || question == NULL || answer == NULL || image[0] == '\0')
+        {
+          g_set_error (error, MVA_TRAINER_ERROR, MVA_TRAINER_ERROR_DATA,
+                       "%s line %u: needs string members image, question and answer",
+                       qa_path, ln + 1);
+          return NULL;
+        }
+      abs = g_path_is_absolute (image) ? g_strdup (image) : g_build_filename (dir, image, NULL);
+      if (!g_hash_table_lookup_extended (index, abs, NULL, &found))
+        {
+          if (!g_file_test (abs, G_FILE_TEST_IS_REGULAR))
+            {
+              g_set_error (error, MVA_TRAINER_ERROR, MVA_TRAINER_ERROR_DATA,
+                           "%s line %u: image %s not found", qa_path, ln + 1, image);
+              return NULL;
+            }
+          found = GUINT_TO_POINTER (paths->len);
+          g_ptr_array_add (paths, g_strdup (abs));
+          g_hash_table_insert (index, g_ptr_array_index (paths, paths->len - 1), found);
+        }
+      pair.image = GPOINTER_TO_UINT (found);
+      category = member_string (o, "category");
+      pair.category = g_strdup (category);
+      if (json_object_has_member (o, "family") &&
+          JSON_NODE_HOLDS_VALUE (json_object_get_member (o, "family")))
+        pair.family = (int) json_object_get_int_member (o, "family");
+      caption = member_string (o, "caption");
+      pair.answer = g_strdup (answer);
+      if (caption != NULL && caption[0] != '\0' && g_str_has_prefix (question, caption))
+        {
+          const char *rest = question + strlen (caption);
+          while (*rest == ' ')
+            rest++;
+          pair.question = g_strdup (rest);
+          pair.caption = g_strdup (caption);
+          pair.asked_with_caption = TRUE;
+        }
+      else
+        {
+          pair.question = g_strdup (question);
+          pair.caption = caption != NULL && caption[0] != '\0'
+                           ? g_strdup (caption)
+                           : (category != NULL && category[0] != '\0'
+                                ? g_strdup_printf ("This SEM image shows %s.", category)
+                                : NULL);
+        }
+      g_array_append_val (ds->pairs, pair);
+    }
+  if (ds->pairs->len == 0)
+    {
+      g_set_error (error, MVA_TRAINER_ERROR, MVA_TRAINER_ERROR_DATA,
+                   "%s holds no question/answer pairs", qa_path);
+      return NULL;
+    }
+
+  ds->n_images = paths->len;
+  ds->image_paths = g_new0 (char *, ds->n_images + 1);
+  ds->pixels = g_new0 (guint8 *, ds->n_images + 1);
+  for (guint i = 0; i < ds->n_images; i++)
+    ds->image_paths[i] = g_ptr_array_index (paths, i);
+
+  /* preprocess with worker threads; this thread reports progress */
+  threads = CLAMP (threads, 1, 64);
+  threads = MIN (threads, ds->n_images);
+  job.ds = ds;
+  job.cancellable = cancellable;
+  g_mutex_init (&job.lock);
+  workers = g_new0 (GThread *, threads);
+  for (guint t = 0; t < threads; t++)
+    workers[t] = g_thread_new ("mva-dataset", load_worker, &job);
+  for (;;)
+    {
+      gint done = g_atomic_int_get (&job.done);
+      gboolean failed;
+      g_mutex_lock (&job.lock);
+      failed = job.error != NULL;
+      g_mutex_unlock (&job.lock);
+      if (progress != NULL)
+        progress ((guint) done, ds->n_images, user_data);
+      if (done >= (gint) ds->n_images || failed || g_cancellable_is_cancelled (cancellable))
+        break;
+      g_usleep (100 * 1000);
+    }
+  for (guint t = 0; t < threads; t++)
+    g_thread_join (workers[t]);
+  g_free (workers);
+  g_mutex_clear (&job.lock);
+  if (job.error != NULL)
+    {
+      g_propagate_error (error, job.error);
+      return NULL;
+    }
+  if (g_cancellable_is_cancelled (cancellable))
+    {
+      g_set_error (error, MVA_TRAINER_ERROR, MVA_TRAINER_ERROR_CANCELLED,
+                   "cancelled while loading images");
+      return NULL;
+    }
+  return g_steal_pointer (&ds);
+}
+
+/* --- training run ------------------------------------------------------------- */
+
+void
+mva_train_options_init (MvaTrainOptions *opts)
+{
+  memset (opts, 0, sizeof *opts);
+  opts->config = "paper";
+  opts->seed = 0;
+  opts->threads = 1;
+  opts->batch = 48;
+  opts->lr = 1e-3;
+  opts->val_fraction = 0.1;
+  opts->caption_prob = 0.5;
+  opts->vocab_size = MVE_TOKENIZER_DEFAULT_SIZE;
+}
+
+typedef struct
+{
+  int32_t *with_caption;  /* token ids */
+  int32_t  n_with;
+  int32_t *without;
+  int32_t  n_without;
+  int32_t *answer;
+  int32_t  n_answer;
+  guint    image;
+  gboolean has_caption;   /* the data asked it with the caption */
+} TokPair;
+
+typedef struct
+{
+  guint64 step;
+  guint   epoch;
+  float   total, itc, itm, lm, lr;
+  double  samples_per_s;
+} StepLog;
+
+typedef struct
+{
+  guint   epoch;
+  float   val_loss, lr;
+} EpochLog;
+
+typedef struct
+{
+  const MvaTrainOptions *opts;
+  MvaDataset  *ds;
+  const struct mve_config *cfg;
+  TokPair     *pairs;          /* (n_pairs) */
+  guint        n_pairs;
+  guint       *train;          /* pair indices */
+  guint        n_train;
+  guint       *val;
+  guint        n_val;
+  GRand       *rand;
+  /* epoch state */
+  guint       *order;          /* (n_train) this epoch's order */
+  guint        n_left;
+  gboolean    *in_batch;       /* (n_images) */
+  /* batch buffers */
+  guint        B;
+  float       *images;         /* (B, 3, S, S) */
+  int32_t     *question;       /* (B, max_question_len) */
+  int32_t     *question_len;   /* (B) */
+  int32_t     *answer;         /* (B, max_answer_len) */
+  int32_t     *answer_len;     /* (B) */
+  /* reporting */
+  MvaTrainProgressFunc progress;
+  gpointer     user_data;
+  GCancellable *cancellable;
+  guint        epoch;          /* 1-based, the epoch being trained */
+  gint64       last_step_us;
+  GArray      *steps;          /* of StepLog */
+  GArray      *epochs;         /* of EpochLog */
+  guint64      samples;
+  guint        last_batch_n;
+} Run;
+
+static void
+tok_pair_clear (TokPair *p)
+{
+  g_free (p->with_caption);
+  g_free (p->without);
+  g_free (p->answer);
+}
+
+static int32_t *
+encode (const mve_tokenizer *tok, const char *text, int32_t max, int32_t *n_out)
+{
+  size_t n = 0, len = strlen (text);
+  int32_t *ids = g_new (int32_t, len + 1);
+
+  mve_tokenizer_encode (tok, text, len, ids, len + 1, &n);
+  *n_out = (int32_t) MIN ((size_t) max, n);
+  return ids;
+}
+
+/* Fill the batch buffers with the pairs idx[0..n); question with caption
+ * when use_caption[i]. */
+static void
+fill_batch (Run *r, const guint *idx, const gboolean *use_caption, guint n, struct mve_batch *b)
+{
+  guint S = r->ds->size;
+  gsize img_len = (gsize) 3 * S * S;
+  int32_t Tq = 1, Ta = 1;
+
+  for (guint i = 0; i < n; i++)
+    {
+      const TokPair *p = &r->pairs[idx[i]];
+      Tq = MAX (Tq, use_caption[i] ? p->n_with : p->n_without);
+      Ta = MAX (Ta, p->n_answer);
+    }
+  memset (r->question, 0, sizeof (int32_t) * n * (gsize) Tq);
+  memset (r->answer, 0, sizeof (int32_t) * n * (gsize) Ta);
+  for (guint i = 0; i < n; i++)
+    {
+      const TokPair *p = &r->pairs[idx[i]];
+      const int32_t *q = use_caption[i] ? p->with_caption : p->without;
+      int32_t ql = use_caption[i] ? p->n_with : p->n_without;
+
+      mva_preprocess_normalize_rgb8 (r->ds->pixels[p->image], S, r->images + i * img_len);
+      memcpy (r->question + (gsize) i * Tq, q, sizeof (int32_t) * (gsize) ql);
+      r->question_len[i] = ql;
+      memcpy (r->answer + (gsize) i * Ta, p->answer, sizeof (int32_t) * (gsize) p->n_answer);
+      r->answer_len[i] = p->n_answer;
+    }
+  b->B = (int32_t) n;
+  b->images = r->images;
+  b->question = r->question;
+  b->question_len = r->question_len;
+  b->answer = r->answer;
+  b->answer_len = r->answer_len;
+  b->Tq = Tq;
+  b->Ta = Ta;
+}
+
+static void
+start_epoch (Run *r)
+{
+  memcpy (r->order, r->train, sizeof (guint) * r->n_train);
+  for (guint i = r->n_train; i > 1; i--)
+    {
+      guint j = (guint) g_rand_int_range (r->rand, 0, (gint32) i);
+      guint t = r->order[i - 1];
+      r->order[i - 1] = r->order[j];
+      r->order[j] = t;
+    }
+  r->n_left = r->n_train;
+}
+
+/* Take up to B pairs with distinct images from the front of list[0..*n_left),
+ * keeping the order of what is left. Returns how many were taken. */
+static guint
+take_distinct (Run *r, guint *list, guint *n_left, guint *out)
+{
+  guint taken = 0, keep = 0;
+
+  for (guint i = 0; i < *n_left; i++)
+    {
+      guint pi = list[i];
+      guint img = r->pairs[pi].image;
+      if (taken < r->B && !r->in_batch[img])
+        {
+          r->in_batch[img] = TRUE;
+          out[taken++] = pi;
+        }
+      else
+        list[keep++] = pi;
+    }
+  *n_left = keep;
+  for (guint i = 0; i < taken; i++)
+    r->in_batch[r->pairs[out[i]].image] = FALSE;
+  return taken;
+}
+
+static int
+next_batch (void *user, struct mve_batch *b)
+{
+  Run *r = user;
+  g_autofree guint *idx = g_new (guint, r->B);
+  g_autofree gboolean *cap = g_new (gboolean, r->B);
+  guint n;
+
+  if (r->n_left == 0)
+    {
+      start_epoch (r);
+      return 0;
+    }
+  n = take_distinct (r, r->order, &r->n_left, idx);
+  if (n < 2)
+    {
+      /* the rest share one image: end of epoch */
+      start_epoch (r);
+      return 0;
+    }
+  for (guint i = 0; i < n; i++)
+    cap[i] = r->pairs[idx[i]].n_with > 0 && g_rand_double (r->rand) < r->opts->caption_prob;
+  fill_batch (r, idx, cap, n, b);
+  r->last_batch_n = n;
+  return 1;
+}
+
+static mve_status
+validate (void *user, mve_model_t m, float *val_loss)
+{
+  Run *r = user;
+  g_autofree guint *list = g_memdup2 (r->val, sizeof (guint) * r->n_val);
+  g_autofree guint *idx = g_new (guint, r->B);
+  g_autofree gboolean *cap = g_new (gboolean, r->B);
+  guint n_left = r->n_val;
+  double sum = 0;
+  guint count = 0;
+
+  while (n_left > 0)
+    {
+      struct mve_batch b;
+      struct mve_losses L;
+      guint n = take_distinct (r, list, &n_left, idx);
+      mve_status st;
+
+      if (n < 2)
+        break;
+      for (guint i = 0; i < n; i++)
+        cap[i] = r->pairs[idx[i]].has_caption;
+      fill_batch (r, idx, cap, n, &b);
+      st = mve_model_forward (m, &b, &L);
+      if (st != MVE_STATUS_OK)
+        return st;
+      sum += (double) L.total * n;
+      count += n;
+    }
+  *val_loss = count > 0 ? (float) (sum / count) : INFINITY;
+  return MVE_STATUS_OK;
+}
+
+static void
+on_step (void *user, int64_t step, const struct mve_losses *L, float lr, double engine_rate)
+{
+  Run *r = user;
+  gint64 now = g_get_monotonic_time ();
+  MvaTrainProgress p = { 0 };
+  StepLog s;
+
+  (void) engine_rate;
+  s.step = (guint64) step;
+  s.epoch = r->epoch;
+  s.total = L->total;
+  s.itc = L->itc;
+  s.itm = L->itm;
+  s.lm = L->lm;
+  s.lr = lr;
+  /* wall-clock rate of the whole step, batch assembly included */
+  s.samples_per_s = now > r->last_step_us ? r->last_batch_n / ((now - r->last_step_us) / 1e6) : 0;
+  r->last_step_us = now;
+  r->samples += r->last_batch_n;
+  g_array_append_val (r->steps, s);
+  p.phase = MVA_TRAIN_PHASE_STEP;
+  p.step = s.step;
+  p.total_steps = r->opts->steps;
+  p.epoch = r->epoch;
+  p.loss = s.total;
+  p.itc = s.itc;
+  p.itm = s.itm;
+  p.lm = s.lm;
+  p.lr = s.lr;
+  p.samples_per_s = s.samples_per_s;
+  if (r->progress)
+    r->progress (&p, r->user_data);
+}
+
+static void
+on_epoch (void *user, int32_t epoch, float val_loss, float lr)
+{
+  Run *r = user;
+  EpochLog e = { (guint) epoch + 1, val_loss, lr };
+  MvaTrainProgress p = { 0 };
+
+  g_array_append_val (r->epochs, e);
+  p.phase = MVA_TRAIN_PHASE_EPOCH;
+  p.epoch = e.epoch;
+  p.val_loss = val_loss;
+  p.lr = lr;
+  p.step = r->steps->len;
+  if (r->progress)
+    r->progress (&p, r->user_data);
+  r->epoch = (guint) epoch + 2;
+}
+
+static bool
+should_abort (void *user)
+{
+  Run *r = user;
+  return g_cancellable_is_cancelled (r->cancellable);
+}
+
+static gboolean
+engine_error (GError **error, const char *what, mve_status st, const char *msg)
+{
+  g_set_error (error, MVA_TRAINER_ERROR, MVA_TRAINER_ERROR_ENGINE, "%s: %s%s%s", what,
+               mve_status_to_string (st), msg && *msg ? ": " : "", msg ? msg : "");
+  return FALSE;
+}
+
+static void
+config_small (struct mve_config *cfg)
+{
+  /* for tests and quick experiments: same input and lengths, a quarter of the
+   * paper model's width and half its depth */
+  cfg->width = 32;
+  cfg->vision_layers = 2;
+  cfg->text_layers = 2;
+  cfg->decoder_layers = 2;
+  cfg->heads = 2;
+  cfg->embed_dim = 32;
+}
+
+static void
+add_config (JsonBuilder *b, const struct mve_config *cfg)
+{
+  char keys[MVE_CONFIG_N_KEYS][MVE_CONFIG_KV_LEN], vals[MVE_CONFIG_N_KEYS][MVE_CONFIG_KV_LEN];
+
+  json_builder_begin_object (b);
+  if (mve_config_to_kv (cfg, keys, vals) == MVE_STATUS_OK)
+    for (int i = 0; i < MVE_CONFIG_N_KEYS; i++)
+      {
+        json_builder_set_member_name (b, keys[i]);
+        json_builder_add_string_value (b, vals[i]);
+      }
+  json_builder_end_object (b);
+}
+
+static char *
+iso_now (void)
+{
+  g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+  return g_date_time_format (now, "%Y-%m-%dT%H:%M:%SZ");
+}
+
+typedef struct
+{
+  const char *stopped;
+  char       *started, *finished;
+  double      seconds;
+  gint64      params;
+  int32_t     vocab;
+  gboolean    fresh_tokenizer;
+  guint       train_images, val_images;
+} RunInfo;
+
+static void
+add_summary_members (JsonBuilder *b, const Run *r, const RunInfo *info)
+{
+  const MvaTrainOptions *o = r->opts;
+  const StepLog *last = r->steps->len ? &g_array_index (r->steps, StepLog, r->steps->len - 1) : NULL;
+  const EpochLog *le = r->epochs->len ? &g_array_index (r->epochs, EpochLog, r->epochs->len - 1) : NULL;
+  g_autofree char *data_abs = g_canonicalize_filename (o->data_dir, NULL);
+  g_autofree char *out_abs = g_canonicalize_filename (o->out_dir, NULL);
+
+  json_builder_set_member_name (b, "out");
+  json_builder_add_string_value (b, out_abs);
+  json_builder_set_member_name (b, "data");
+  json_builder_add_string_value (b, data_abs);
+  json_builder_set_member_name (b, "init");
+  if (o->init_dir)
+    {
+      g_autofree char *init_abs = g_canonicalize_filename (o->init_dir, NULL);
+      json_builder_add_string_value (b, init_abs);
+    }
+  else
+    json_builder_add_null_value (b);
+  json_builder_set_member_name (b, "seed");
+  json_builder_add_int_value (b, (gint64) o->seed);
+  json_builder_set_member_name (b, "threads");
+  json_builder_add_int_value (b, o->threads);
+  json_builder_set_member_name (b, "batch");
+  json_builder_add_int_value (b, o->batch);
+  json_builder_set_member_name (b, "lr");
+  json_builder_add_double_value (b, o->lr);
+  json_builder_set_member_name (b, "steps");
+  json_builder_add_int_value (b, r->steps->len);
+  json_builder_set_member_name (b, "epochs");
+  json_builder_add_int_value (b, r->epochs->len);
+  json_builder_set_member_name (b, "stopped");
+  json_builder_add_string_value (b, info->stopped);
+  json_builder_set_member_name (b, "loss");
+  json_builder_add_double_value (b, last ? last->total : NAN);
+  json_builder_set_member_name (b, "itc");
+  json_builder_add_double_value (b, last ? last->itc : NAN);
+  json_builder_set_member_name (b, "itm");
+  json_builder_add_double_value (b, last ? last->itm : NAN);
+  json_builder_set_member_name (b, "lm");
+  json_builder_add_double_value (b, last ? last->lm : NAN);
+  json_builder_set_member_name (b, "val_loss");
+  if (le != NULL && isfinite (le->val_loss))
+    json_builder_add_double_value (b, le->val_loss);
+  else
+    json_builder_add_null_value (b);
+  json_builder_set_member_name (b, "samples_per_s");
+  json_builder_add_double_value (b, info->seconds > 0 ? r->samples / info->seconds : 0);
+  json_builder_set_member_name (b, "seconds");
+  json_builder_add_double_value (b, info->seconds);
+  json_builder_set_member_name (b, "params");
+  json_builder_add_int_value (b, info->params);
+  json_builder_set_member_name (b, "vocab_size");
+  json_builder_add_int_value (b, info->vocab);
+  json_builder_set_member_name (b, "tokenizer_trained");
+  json_builder_add_boolean_value (b, info->fresh_tokenizer);
+  json_builder_set_member_name (b, "train_images");
+  json_builder_add_int_value (b, info->train_images);
+  json_builder_set_member_name (b, "val_images");
+  json_builder_add_int_value (b, info->val_images);
+  json_builder_set_member_name (b, "train_pairs");
+  json_builder_add_int_value (b, r->n_train);
+  json_builder_set_member_name (b, "val_pairs");
+  json_builder_add_int_value (b, r->n_val);
+  json_builder_set_member_name (b, "started");
+  json_builder_add_string_value (b, info->started);
+  json_builder_set_member_name (b, "finished");
+  json_builder_add_string_value (b, info->finished);
+  json_builder_set_member_name (b, "config");
+  add_config (b, r->cfg);
+}
+
+static gboolean
+write_log (const Run *r, const RunInfo *info, const char *path, GError **error)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(JsonGenerator) gen = json_generator_new ();
+  g_autoptr(JsonNode) root = NULL;
+  g_autofree char *text = NULL;
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "format");
+  json_builder_add_string_value (b, "mvaema-train-log/1");
+  add_summary_members (b, r, info);
+  json_builder_set_member_name (b, "step_log");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < r->steps->len; i++)
+    {
+      const StepLog *s = &g_array_index (r->steps, StepLog, i);
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "step");
+      json_builder_add_int_value (b, (gint64) s->step);
+      json_builder_set_member_name (b, "epoch");
+      json_builder_add_int_value (b, s->epoch);
+      json_builder_set_member_name (b, "loss");
+      json_builder_add_double_value (b, s->total);
+      json_builder_set_member_name (b, "itc");
+      json_builder_add_double_value (b, s->itc);
+      json_builder_set_member_name (b, "itm");
+      json_builder_add_double_value (b, s->itm);
+      json_builder_set_member_name (b, "lm");
+      json_builder_add_double_value (b, s->lm);
+      json_builder_set_member_name (b, "lr");
+      json_builder_add_double_value (b, s->lr);
+      json_builder_set_member_name (b, "samples_per_s");
+      json_builder_add_double_value (b, s->samples_per_s);
+      json_builder_end_object (b);
+    }
+  json_builder_end_array (b);
+  json_builder_set_member_name (b, "epoch_log");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < r->epochs->len; i++)
+    {
+      const EpochLog *e = &g_array_index (r->epochs, EpochLog, i);
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "epoch");
+      json_builder_add_int_value (b, e->epoch);
+      json_builder_set_member_name (b, "val_loss");
+      if (isfinite (e->val_loss))
+        json_builder_add_double_value (b, e->val_loss);
+      else
+        json_builder_add_null_value (b);
+      json_builder_set_member_name (b, "lr");
+      json_builder_add_double_value (b, e->lr);
+      json_builder_end_object (b);
+    }
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+  root = json_builder_get_root (b);
+  json_generator_set_root (gen, root);
+  json_generator_set_pretty (gen, TRUE);
+  text = json_generator_to_data (gen, NULL);
+  return g_file_set_contents (path, text, -1, error);
+}
+
+gboolean
+mva_trainer_run (const MvaTrainOptions *opts,
+                 MvaTrainProgressFunc   progress,
+                 gpointer               user_data,
+                 GCancellable          *cancellable,
+                 gboolean              *cancelled,
+                 JsonNode             **summary,
+                 GError               **error)
+{
+  g_autoptr(MvaDataset) ds = NULL;
+  g_autofree char *model_path = NULL, *tok_path = NULL, *log_path = NULL;
+  mve_tokenizer *tok = NULL;
+  mve_model_t model = NULL;
+  struct mve_config cfg;
+  struct mve_train_opts topts;
+  Run r = { 0 };
+  RunInfo info = { 0 };
+  MvaTrainProgress p = { 0 };
+  char err[512] = "";
+  mve_status st;
+  gboolean ok = FALSE;
+  gint64 t0;
+  guint n_val_images = 0;
+  g_autofree guint *img_order = NULL;
+  g_autofree gboolean *is_val = NULL;
+
+  g_return_val_if_fail (opts != NULL && opts->data_dir != NULL && opts->out_dir != NULL, FALSE);
+  if (cancelled)
+    *cancelled = FALSE;
+  if (summary)
+    *summary = NULL;
+
+  if (opts->batch < 2)
+    {
+      g_set_error (error, MVA_TRAINER_ERROR, MVA_TRAINER_ERROR_INVALID,
+                   "batch must be at least 2 (the contrastive loss compares pairs)");
+      return FALSE;
+    }
+  if (!(opts->lr > 0 && opts->lr < 1))
+    {
+      g_set_error (error, MVA_TRAINER_ERROR, MVA_TRAINER_ERROR_INVALID,
+                   "learning rate %g is not in (0, 1)", opts->lr);
+      return FALSE;
+    }
+  if (opts->init_dir != NULL &&
+      (opts->no_itc || opts->no_itm || opts->no_sa || opts->no_ca || opts->no_csa))
+    {
+      g_set_error (error, MVA_TRAINER_ERROR, MVA_TRAINER_ERROR_INVALID,
+                   "ablations apply to fresh models only, not with --init");
+      return FALSE;
+    }
+  if (g_mkdir_with_parents (opts->out_dir, 0755) != 0)
+    {
+      g_set_error (error, MVA_TRAINER_ERROR, MVA_TRAINER_ERROR_IO, "cannot create %s: %s",
+                   opts->out_dir, g_strerror (errno));
+      return FALSE;
+    }
+  model_path = g_build_filename (opts->out_dir, "model.safetensors", NULL);
+  tok_path = g_build_filename (opts->out_dir, "tokenizer.json", NULL);
+  log_path = g_build_filename (opts->out_dir, "train-log.json", NULL);
+  info.started = iso_now ();
+
+  /* 1. model configuration (and weights when fine-tuning) */
+  if (opts->init_dir != NULL)
+    {
+      g_autofree char *ip = g_build_filename (opts->init_dir, "model.safetensors", NULL);
+      g_autofree char *it = g_build_filename (opts->init_dir, "tokenizer.json", NULL);
+      st = mve_model_load (&model, ip, (int32_t) opts->threads, err, sizeof err);
+      if (st != MVE_STATUS_OK)
+        {
+          engine_error (error, "cannot load the model to fine-tune", st, err);
+          goto out;
+        }
+      st = mve_tokenizer_load (&tok, it, err, sizeof err);
+      if (st != MVE_STATUS_OK)
+        {
+          engine_error (error, "cannot load its tokenizer", st, err);
+          goto out;
+        }
+      cfg = *mve_model_get_config (model);
+      if (cfg.vocab_size != mve_tokenizer_size (tok))
+        {
+          g_set_error (error, MVA_TRAINER_ERROR, MVA_TRAINER_ERROR_ENGINE,
+                       "%s: the model has %d vocabulary entries but its tokenizer %d",
+                       opts->init_dir, cfg.vocab_size, mve_tokenizer_size (tok));
+          goto out;
+        }
+    }
+  else
+    {
+      mve_config_init_default (&cfg);
+      if (opts->config != NULL && g_strcmp0 (opts->config, "small") == 0)
+        config_small (&cfg);
+      else if (opts->config != NULL && g_strcmp0 (opts->config, "paper") != 0)
+        {
+          g_set_error (error, MVA_TRAINER_ERROR, MVA_TRAINER_ERROR_INVALID,
+                       "unknown configuration “%s” (paper or small)", opts->config);
+          goto out;
+        }
+      cfg.use_itc = !opts->no_itc;
+      cfg.use_itm = !opts->no_itm;
+      cfg.use_sa = !opts->no_sa;
+      cfg.use_ca = !opts->no_ca;
+      cfg.use_csa = !opts->no_csa;
+    }
+
+  /* 2. data */
+  {
+    g_autoptr(GError) local = NULL;
+    ds = mva_dataset_load (opts->data_dir, (guint) cfg.image_size, MAX (opts->threads, 1),
+                           NULL, NULL, cancellable, &local);
+    if (ds == NULL)
+      {
+        g_propagate_error (error, g_steal_pointer (&local));
+        goto out;
+      }
+  }
+  p.phase = MVA_TRAIN_PHASE_LOADING;
+  p.done = p.total = ds->n_images;
+  if (progress)
+    progress (&p, user_data);
+
+  /* 3. validation split by image */
+  r.opts = opts;
+  r.ds = ds;
+  r.rand = g_rand_new_with_seed_array ((const guint32[]) { (guint32) opts->seed,
+                                                            (guint32) (opts->seed >> 32), 0x7a1e },
+                                       3);
+  img_order = g_new (guint, ds->n_images);
+  is_val = g_new0 (gboolean, ds->n_images);
+  for (guint i = 0; i < ds->n_images; i++)
+    img_order[i] = i;
+  for (guint i = ds->n_images; i > 1; i--)
+    {
+      guint j = (guint) g_rand_int_range (r.rand, 0, (gint32) i), t = img_order[i - 1];
+      img_order[i - 1] = img_order[j];
+      img_order[j] = t;
+    }
+  n_val_images = (guint) floor (ds->n_images * CLAMP (opts->val_fraction, 0.0, 0.9) + 0.5);
+  if (n_val_images < 2 || ds->n_images - n_val_images < 2)
+    n_val_images = 0; /* too few images: judge by the training loss */
+  for (guint i = 0; i < n_val_images; i++)
+    is_val[img_order[i]] = TRUE;
+  info.val_images = n_val_images;
+  info.train_images = ds->n_images - n_val_images;
+
+  /* 4. tokenizer from the training text */
+  if (tok == NULL)
+    {
+      g_autoptr(GPtrArray) texts = g_ptr_array_new ();
+      p.phase = MVA_TRAIN_PHASE_TOKENIZER;
+      if (progress)
+        progress (&p, user_data);
+      for (guint i = 0; i < ds->pairs->len; i++)
+        {
+          MvaQaPair *qa = &g_array_index (ds->pairs, MvaQaPair, i);
+          if (is_val[qa->image])
+            continue;
+          g_ptr_array_add (texts, qa->question);
+          g_ptr_array_add (texts, qa->answer);
+          if (qa->caption)
+            g_ptr_array_add (texts, qa->caption);
+        }
+      st = mve_tokenizer_train (&tok, (const char *const *) texts->pdata, texts->len,
+                                (int32_t) opts->vocab_size, err, sizeof err);
+      if (st != MVE_STATUS_OK)
+        {
+          engine_error (error, "cannot build the tokenizer", st, err);
+          goto out;
+        }
+      info.fresh_tokenizer = TRUE;
+      cfg.vocab_size = mve_tokenizer_size (tok);
+      st = mve_model_init (&model, &cfg, opts->seed, (int32_t) MAX (opts->threads, 1), err,
+                           sizeof err);
+      if (st != MVE_STATUS_OK)
+        {
+          engine_error (error, "cannot create the model", st, err);
+          goto out;
+        }
+    }
+  r.cfg = mve_model_get_config (model);
+  info.vocab = mve_tokenizer_size (tok);
+  info.params = mve_model_num_params (model);
+
+  /* 5. tokenise every pair */
+  r.n_pairs = ds->pairs->len;
+  r.pairs = g_new0 (TokPair, r.n_pairs);
+  r.train = g_new (guint, r.n_pairs);
+  r.val = g_new (guint, r.n_pairs);
+  for (guint i = 0; i < r.n_pairs; i++)
+    {
+      MvaQaPair *qa = &g_array_index (ds->pairs, MvaQaPair, i);
+      TokPair *tp = &r.pairs[i];
+      g_autofree char *full = qa->caption ? g_strconcat (qa->caption, " ", qa->question, NULL)
+                                          : NULL;
+      tp->image = qa->image;
+      tp->without = encode (tok, qa->question, r.cfg->max_question_len, &tp->n_without);
+      if (full != NULL)
+        tp->with_caption = encode (tok, full, r.cfg->max_question_len, &tp->n_with);
+      /* validation asks the question the way the data set wrote it */
+      tp->has_caption = qa->asked_with_caption && tp->with_caption != NULL;
+      tp->answer = encode (tok, qa->answer, r.cfg->max_answer_len, &tp->n_answer);
+      if (is_val[qa->image])
+        r.val[r.n_val++] = i;
+      else
+        r.train[r.n_train++] = i;
+    }
+  if (r.n_train < 2 || info.train_images < 2)
+    {
+      g_set_error (error, MVA_TRAINER_ERROR, MVA_TRAINER_ERROR_DATA,
+                   "%s: training needs pairs about at least two images", opts->data_dir);
+      goto out;
+    }
+
+  /* 6. train */
+  r.B = MIN (opts->batch, info.train_images);
+  r.images = g_new (float, (gsize) r.B * 3 * ds->size * ds->size);
+  r.question = g_new0 (int32_t, (gsize) r.B * (gsize) MAX (r.cfg->max_question_len, 1));
+  r.question_len = g_new0 (int32_t, r.B);
+  r.answer = g_new0 (int32_t, (gsize) r.B * (gsize) MAX (r.cfg->max_answer_len, 1));
+  r.answer_len = g_new0 (int32_t, r.B);
+  r.order = g_new (guint, r.n_train);
+  r.in_batch = g_new0 (gboolean, ds->n_images);
+  r.steps = g_array_new (FALSE, FALSE, sizeof (StepLog));
+  r.epochs = g_array_new (FALSE, FALSE, sizeof (EpochLog));
+  r.progress = progress;
+  r.user_data = user_data;
+  r.cancellable = cancellable;
+  r.epoch = 1;
+  start_epoch (&r);
+
+  mve_train_opts_init_default (&topts);
+  topts.adam.lr = (float) opts->lr;
+  topts.steps = (int64_t) opts->steps;
+  topts.epochs = opts->epochs > 0 ? (int32_t) opts->epochs : (opts->steps > 0 ? 0 : 50);
+  topts.next_batch = next_batch;
+  topts.validate = r.n_val >= 2 ? validate : NULL;
+  topts.on_step = on_step;
+  topts.on_epoch = on_epoch;
+  topts.should_abort = should_abort;
+  topts.user = &r;
+  t0 = g_get_monotonic_time ();
+  r.last_step_us = t0;
+  st = mve_train (model, &topts);
+  info.seconds = (g_get_monotonic_time () - t0) / 1e6;
+  if (st == MVE_STATUS_CANCELLED)
+    {
+      info.stopped = "cancelled";
+      if (cancelled)
+        *cancelled = TRUE;
+    }
+  else if (st != MVE_STATUS_OK)
+    {
+      engine_error (error, "training failed", st, mve_model_last_error (model));
+      goto out;
+    }
+  else if (opts->steps > 0 && r.steps->len >= opts->steps)
+    info.stopped = "steps";
+  else if (opts->epochs > 0 && r.epochs->len >= opts->epochs)
+    info.stopped = "epochs";
+  else
+    info.stopped = "early-stop";
+
+  /* 7. write the model directory (also after Ctrl+C: a clean checkpoint) */
+  p.phase = MVA_TRAIN_PHASE_SAVING;
+  if (progress)
+    progress (&p, user_data);
+  st = mve_tokenizer_save (tok, tok_path, err, sizeof err);
+  if (st != MVE_STATUS_OK)
+    {
+      g_set_error (error, MVA_TRAINER_ERROR, MVA_TRAINER_ERROR_IO, "%s", err);
+      goto out;
+    }
+  {
+    const char *meta[] = { "mve.tokenizer", "tokenizer.json", NULL };
+    st = mve_model_save (model, model_path, meta, err, sizeof err);
+    if (st != MVE_STATUS_OK)
+      {
+        g_set_error (error, MVA_TRAINER_ERROR, MVA_TRAINER_ERROR_IO, "%s", err);
+        goto out;
+      }
+  }
+  info.finished = iso_now ();
+  if (!write_log (&r, &info, log_path, error))
+    goto out;
+  if (summary != NULL)
+    {
+      g_autoptr(JsonBuilder) b = json_builder_new ();
+      json_builder_begin_object (b);
+      add_summary_members (b, &r, &info);
+      json_builder_end_object (b);
+      *summary = json_builder_get_root (b);
+    }
+  ok = TRUE;
+
+out:
+  if (r.pairs != NULL)
+    for (guint i = 0; i < r.n_pairs; i++)
+      tok_pair_clear (&r.pairs[i]);
+  g_free (r.pairs);
+  g_free (r.train);
+  g_free (r.val);
+  g_free (r.order);
+  g_free (r.in_batch);
+  g_free (r.images);
+  g_free (r.question);
+  g_free (r.question_len);
+  g_free (r.answer);
+  g_free (r.answer_len);
+  if (r.steps)
+    g_array_unref (r.steps);
+  if (r.epochs)
+    g_array_unref (r.epochs);
+  if (r.rand)
+    g_rand_free (r.rand);
+  g_free (info.started);
+  g_free (info.finished);
+  mve_model_free (model);
+  mve_tokenizer_free (tok);
+  return ok;
+}
