@@ -8,7 +8,9 @@
 # micrograph" is measured, not assumed: the centre of the image view must have
 # the contrast (standard deviation) and grey-level entropy of a micrograph.
 # As a control, the same measure must fail for the window showing a corrupt
-# file (an error page). Exits 77 (skip) without a display or ImageMagick.
+# file (an error page). Where xdotool is installed, real key presses and
+# Ctrl+scroll must change the view and "0" must bring back the fitted view.
+# Exits 77 (skip) without a display or ImageMagick.
 set -uo pipefail
 mvaema=${1:?usage: screenshot-test.sh MVAEMA SCHEMA_DIR SAMPLE OUT_DIR}
 schema_dir=${2:?}
@@ -46,6 +48,41 @@ is_micrograph() { # "stddev entropy" -> 0 if it looks like a micrograph
   awk -v s="$1" -v e="$2" 'BEGIN { exit !(s > 0.06 && e > 0.45) }'
 }
 
+differs() { # A B -> normalised RMSE between the patches of two screenshots
+  convert "$1" -crop "$crop" +repage "$work/a.png"
+  convert "$2" -crop "$crop" +repage "$work/b.png"
+  compare -metric RMSE "$work/a.png" "$work/b.png" null: 2>&1 | sed -E 's/.*\(([0-9.e+-]+)\).*/\1/'
+}
+
+# Keyboard and wheel, for real, through the X server.
+keys() {
+  local base=$1 d
+  command -v xdotool >/dev/null || { echo "xdotool not installed: key presses not checked"; return 0; }
+  xdotool mousemove 720 420
+  sleep 0.5
+  xdotool key plus; sleep 1
+  import -window root "$out_dir/screenshot-zoom-in.png"
+  d=$(differs "$base" "$out_dir/screenshot-zoom-in.png")
+  echo "after '+': difference $d"
+  awk -v d="$d" 'BEGIN { exit !(d > 0.03) }' || { echo "FAIL: '+' did not zoom"; return 1; }
+  xdotool key 0; sleep 1
+  import -window root "$work/fit.png"
+  d=$(differs "$base" "$work/fit.png")
+  echo "after '0': difference $d"
+  awk -v d="$d" 'BEGIN { exit !(d < 0.01) }' || { echo "FAIL: '0' did not return to fit"; return 1; }
+  xdotool keydown ctrl click 4 click 4 keyup ctrl; sleep 1
+  import -window root "$work/wheel.png"
+  d=$(differs "$base" "$work/wheel.png")
+  echo "after Ctrl+wheel: difference $d"
+  awk -v d="$d" 'BEGIN { exit !(d > 0.03) }' || { echo "FAIL: Ctrl+wheel did not zoom"; return 1; }
+  xdotool key ctrl+0; sleep 1
+  import -window root "$work/fit2.png"
+  d=$(differs "$base" "$work/fit2.png")
+  echo "after Ctrl+0: difference $d"
+  awk -v d="$d" 'BEGIN { exit !(d < 0.01) }' || { echo "FAIL: Ctrl+0 did not return to fit"; return 1; }
+  return 0
+}
+
 # run FILE SHOT: start mvaema on FILE, screenshot until it looks like a
 # micrograph or time runs out; leaves the last measure in $stats.
 run() {
@@ -68,6 +105,11 @@ run() {
     if [ "$want" = error ] && [ $(( $(date +%s) - start )) -ge 4 ]; then break; fi
     if [ $(( $(date +%s) - start )) -ge "$timeout_s" ]; then break; fi
   done
+  key_status=0
+  if [ "$want" = image ]; then
+    # shellcheck disable=SC2086
+    if is_micrograph $stats; then keys "$shot" || key_status=1; fi
+  fi
   kill "$pid" 2>/dev/null
   wait "$pid" 2>/dev/null
   if grep -E 'CRITICAL|ERROR|AddressSanitizer|runtime error' "$work/log"; then
@@ -78,6 +120,7 @@ run() {
 
 run "$sample" "$out_dir/screenshot.png" image || exit 1
 echo "sample: stddev/entropy $stats ($out_dir/screenshot.png)"
+[ "$key_status" = 0 ] || exit 1
 # shellcheck disable=SC2086
 if ! is_micrograph $stats; then
   echo "FAIL: the image view does not show the micrograph (stddev/entropy $stats)"
