@@ -147,7 +147,7 @@ mva_dataset_load (const char         *dir,
   ds->pairs = g_array_new (FALSE, TRUE, sizeof (MvaQaPair));
   g_array_set_clear_func (ds->pairs, qa_pair_clear);
   index = g_hash_table_new (g_str_hash, g_str_equal);
-  paths = g_ptr_array_new ();
+  paths = g_ptr_array_new_with_free_func (g_free);
 
   lines = g_strsplit (text, "\n", -1);
   for (guint ln = 0; lines[ln] != NULL; ln++)
@@ -235,6 +235,7 @@ mva_dataset_load (const char         *dir,
   ds->pixels = g_new0 (guint8 *, ds->n_images + 1);
   for (guint i = 0; i < ds->n_images; i++)
     ds->image_paths[i] = g_ptr_array_index (paths, i);
+  g_ptr_array_set_free_func (paths, NULL); /* the data set owns the paths now */
 
   /* preprocess with worker threads; this thread reports progress */
   threads = CLAMP (threads, 1, 64);
