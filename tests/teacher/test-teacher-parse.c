@@ -285,7 +285,7 @@ test_request_body (void)
 static void
 test_config (void)
 {
-  /* G_TEST_OPTION_ISOLATE_DIRS gives this test its own XDG folders */
+  /* main () points XDG_CONFIG_HOME and XDG_CONFIG_DIRS at empty folders */
   g_autofree char *user = g_build_filename (g_get_user_config_dir (), "mvaema", NULL);
   g_autofree char *file = g_build_filename (user, "teacher.conf", NULL);
   g_autofree char *sys = g_build_filename (g_get_system_config_dirs ()[0], "mvaema", NULL);
@@ -356,7 +356,17 @@ int
 main (int    argc,
       char **argv)
 {
-  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  g_autofree char *tmp = g_dir_make_tmp ("mva-teacher-test-XXXXXX", NULL);
+  g_autofree char *user_dir = g_build_filename (tmp, "config", NULL);
+  g_autofree char *sys_dir = g_build_filename (tmp, "xdg", NULL);
+  g_autofree char *rm = g_strdup_printf ("rm -rf '%s'", tmp);
+  int status;
+
+  /* before anything asks GLib for the config folders (it caches them) */
+  g_assert_nonnull (tmp);
+  g_setenv ("XDG_CONFIG_HOME", user_dir, TRUE);
+  g_setenv ("XDG_CONFIG_DIRS", sys_dir, TRUE);
+  g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/Mva/Teacher/parse/labelled", test_labelled);
   g_test_add_func ("/Mva/Teacher/parse/template-echo", test_template_echo);
   g_test_add_func ("/Mva/Teacher/parse/answers-only", test_answers_only);
@@ -370,5 +380,8 @@ main (int    argc,
   g_test_add_func ("/Mva/Teacher/families", test_families);
   g_test_add_func ("/Mva/Teacher/request-body", test_request_body);
   g_test_add_func ("/Mva/Teacher/config", test_config);
-  return g_test_run ();
+  status = g_test_run ();
+  if (!g_spawn_command_line_sync (rm, NULL, NULL, NULL, NULL))
+    g_printerr ("could not remove %s\n", tmp);
+  return status;
 }

@@ -121,6 +121,8 @@ class Env:
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
                            env=self.environ(preload, block))
         check(KEY not in r.stderr and KEY not in r.stdout, "API key printed by the CLI")
+        check("Sanitizer" not in r.stderr and "runtime error" not in r.stderr,
+              "sanitizer report:\n" + r.stderr)
         return r
 
     def connects(self):
@@ -412,6 +414,7 @@ def case_interrupt(env):
     p.send_signal(signal.SIGINT)
     _, err = p.communicate(timeout=30)
     check(p.returncode == 130, "Ctrl+C exit status %r: %s" % (p.returncode, err))
+    check("Sanitizer" not in err, "sanitizer report:\n" + err)
     check("stopped" in err, "no stop message: " + err)
     qa, log = env.dump()
     check(all(x["ok"] for x in log), "an interrupted request was logged as failed")
