@@ -598,7 +598,7 @@ _mva_image_load_dm (const char *path,
   gboolean rgba, complex_data;
   gsize esize;
   MvaRowSink sink = { 0 };
-  g_autofree guint8 *row = NULL;
+  g_autofree void *row = NULL;
   gboolean ok = FALSE;
 
   if (map == NULL)
@@ -717,9 +717,9 @@ _mva_image_load_dm (const char *path,
               {
                 guint32 px = (guint32) value_at (&p, DM_ULONG, base + (guint64) x * 4);
 
-                row[x * 3 + 0] = px & 0xff;
-                row[x * 3 + 1] = (px >> 8) & 0xff;
-                row[x * 3 + 2] = (px >> 16) & 0xff;
+                ((guint8 *) row)[x * 3 + 0] = px & 0xff;
+                ((guint8 *) row)[x * 3 + 1] = (px >> 8) & 0xff;
+                ((guint8 *) row)[x * 3 + 2] = (px >> 16) & 0xff;
               }
             else if (complex_data)
               {
@@ -738,7 +738,7 @@ _mva_image_load_dm (const char *path,
                     if (image->sample_format == MVA_SAMPLE_INT)
                       ((gint8 *) row)[x] = (gint8) v;
                     else
-                      row[x] = (guint8) v;
+                      ((guint8 *) row)[x] = (guint8) v;
                     break;
                   case 16:
                     if (image->sample_format == MVA_SAMPLE_INT)

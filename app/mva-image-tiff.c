@@ -36,6 +36,9 @@ typedef struct
   char message[512];
 } TiffMsg;
 
+static int on_tiff_error (TIFF *tif, void *user_data, const char *module, const char *fmt,
+                          va_list ap) G_GNUC_PRINTF (4, 0);
+
 static int
 on_tiff_error (TIFF *tif, void *user_data, const char *module, const char *fmt, va_list ap)
 {

@@ -350,7 +350,6 @@ load_any (const char *path,
           gboolean    header_only,
           GError    **error)
 {
-  g_autofree char *display = NULL;
   guint8 head[16] = { 0 };
   gsize n;
   FILE *fp;
@@ -502,7 +501,7 @@ mva_image_stretch_range (const MvaImage *image,
 
       if (image->sample_format == MVA_SAMPLE_FLOAT)
         {
-          float f = ((const float *) row)[x];
+          float f = ((const float *) (const void *) row)[x];
 
           if (!isfinite (f))
             continue;
@@ -561,7 +560,7 @@ to_8bit (const MvaImage *image,
                   double d;
 
                   if (image->sample_format == MVA_SAMPLE_FLOAT
-                      && !isfinite (((const float *) row)[i]))
+                      && !isfinite (((const float *) (const void *) row)[i]))
                     d = lo;
                   else
                     d = sample_get (row, i, image->bit_depth, image->sample_format);

@@ -18,6 +18,7 @@ if [ -z "$fuzzer" ] || [ ! -x "$fuzzer" ]; then
   echo "no fuzz build of fuzz-image-$target (configure one with CC=clang -Dfuzz=true): skipped"
   exit 77
 fi
+fuzzer=$(readlink -f "$fuzzer")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cp -r "$corpus"/. "$work"/
