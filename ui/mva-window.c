@@ -48,6 +48,9 @@ struct _MvaWindow
   GtkFileChooserNative *chooser;
 
   GCancellable         *load_cancellable; /* the load in flight, if any */
+  GHashTable           *thumbnails;       /* path -> GdkTexture, or NULL while queued/failed */
+  GQueue                thumbnail_queue;  /* paths waiting for a thumbnail */
+  GCancellable         *thumbnail_cancellable; /* the thumbnail in flight, if any */
   guint                 spinner_timeout_id;
   guint                 zoom_label_idle_id;
   GFile                *file;             /* shown (or failed) file */
@@ -328,8 +331,14 @@ update_actions (MvaWindow *self)
 
 /* --- recent list ---------------------------------------------------------------- */
 
+#define THUMBNAIL_SIDE 96
+
+static void request_thumbnail (MvaWindow  *self,
+                               const char *path);
+
 static GtkWidget *
 create_recent_row (const char *path,
+                   GdkTexture *thumbnail,
                    gboolean    current)
 {
   g_autofree char *name = g_path_get_basename (path);
@@ -337,7 +346,7 @@ create_recent_row (const char *path,
   g_autofree char *home_dir = NULL;
   const char *home = g_get_home_dir ();
   gboolean exists = g_file_test (path, G_FILE_TEST_IS_REGULAR);
-  GtkWidget *row, *box, *labels, *icon, *title, *subtitle;
+  GtkWidget *row, *box, *labels, *thumb, *title, *subtitle;
 
   if (home != NULL && g_str_has_prefix (dir, home) && strlen (home) > 1)
     home_dir = g_strconcat ("~", dir + strlen (home), NULL);
@@ -347,10 +356,23 @@ create_recent_row (const char *path,
   gtk_widget_set_tooltip_text (row, exists ? path : _("The file is no longer there"));
 
   box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 10);
-  icon = gtk_image_new_from_icon_name (exists ? "image-x-generic-symbolic" : "image-missing-symbolic");
-  gtk_box_append (GTK_BOX (box), icon);
+
+  /* Square thumbnail of the specimen; an icon until it is ready. */
+  thumb = gtk_image_new ();
+  gtk_image_set_pixel_size (GTK_IMAGE (thumb), 40);
+  gtk_widget_set_valign (thumb, GTK_ALIGN_CENTER);
+  gtk_widget_set_overflow (thumb, GTK_OVERFLOW_HIDDEN);
+  gtk_widget_add_css_class (thumb, "mva-thumbnail");
+  if (thumbnail != NULL)
+    gtk_image_set_from_paintable (GTK_IMAGE (thumb), GDK_PAINTABLE (thumbnail));
+  else
+    gtk_image_set_from_icon_name (GTK_IMAGE (thumb),
+                                  exists ? "image-x-generic-symbolic" : "image-missing-symbolic");
+  g_object_set_data (G_OBJECT (row), "thumbnail", thumb);
+  gtk_box_append (GTK_BOX (box), thumb);
 
   labels = gtk_box_new (GTK_ORIENTATION_VERTICAL, 2);
+  gtk_widget_set_valign (labels, GTK_ALIGN_CENTER);
   title = gtk_label_new (name);
   gtk_label_set_xalign (GTK_LABEL (title), 0.0f);
   gtk_label_set_ellipsize (GTK_LABEL (title), PANGO_ELLIPSIZE_MIDDLE);
@@ -384,7 +406,11 @@ rebuild_recent_list (MvaWindow *self)
   for (guint i = 0; paths[i] != NULL; i++)
     {
       gboolean is_current = current != NULL && g_strcmp0 (paths[i], current) == 0;
-      GtkWidget *row = create_recent_row (paths[i], is_current);
+      GdkTexture *thumbnail = g_hash_table_lookup (self->thumbnails, paths[i]);
+      GtkWidget *row = create_recent_row (paths[i], thumbnail, is_current);
+
+      if (!g_hash_table_contains (self->thumbnails, paths[i]))
+        request_thumbnail (self, paths[i]);
 
       gtk_list_box_append (self->recent_list, row);
       if (is_current)
@@ -412,6 +438,7 @@ typedef struct
 {
   MvaImage *image;
   GBytes   *rgb;
+  guint     thumb_side; /* thumbnails: rgb is a square of this side */
 } LoadResult;
 
 static void
@@ -460,6 +487,127 @@ load_thread (GTask        *task,
   result->rgb = g_bytes_new_take (rgb, (gsize) image->width * image->height * 3);
   result->image = g_steal_pointer (&image);
   g_task_return_pointer (task, result, (GDestroyNotify) load_result_free);
+}
+
+/* --- thumbnails for the recent list ------------------------------------------------ */
+
+static void thumbnail_next (MvaWindow *self);
+
+static void
+thumbnail_thread (GTask        *task,
+                  gpointer      source_object,
+                  gpointer      task_data,
+                  GCancellable *cancellable)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(MvaImage) image = mva_image_load (task_data, THUMBNAIL_SIDE, &error);
+  LoadResult *result;
+  guint8 *rgb;
+
+  guint8 *square;
+  guint specimen_h, side, x0, y0;
+
+  if (image == NULL || image->width == 0 || image->height == 0 ||
+      (rgb = mva_image_to_rgb8 (image)) == NULL)
+    {
+      g_task_return_new_error (task, MVA_IMAGE_ERROR, MVA_IMAGE_ERROR_UNSUPPORTED,
+                               "no thumbnail for %s", (const char *) task_data);
+      return;
+    }
+  /* The centre square of the specimen: the data bar is left out. */
+  specimen_h = image->height;
+  if (image->meta.databar_height_px > 0 && image->full_height > 0)
+    {
+      guint bar = (guint) ((guint64) image->meta.databar_height_px * image->height / image->full_height);
+
+      if (bar < image->height / 2)
+        specimen_h = image->height - bar;
+    }
+  side = MIN (image->width, specimen_h);
+  x0 = (image->width - side) / 2;
+  y0 = (specimen_h - side) / 2;
+  square = g_malloc ((gsize) side * side * 3);
+  for (guint y = 0; y < side; y++)
+    memcpy (square + (gsize) y * side * 3,
+            rgb + ((gsize) (y0 + y) * image->width + x0) * 3, (gsize) side * 3);
+  g_free (rgb);
+
+  result = g_new0 (LoadResult, 1);
+  result->thumb_side = side;
+  result->rgb = g_bytes_new_take (square, (gsize) side * side * 3);
+  result->image = g_steal_pointer (&image);
+  g_task_return_pointer (task, result, (GDestroyNotify) load_result_free);
+}
+
+static void
+thumbnail_done_cb (GObject      *source,
+                   GAsyncResult *res,
+                   gpointer      user_data)
+{
+  MvaWindow *self = MVA_WINDOW (source);
+  g_autofree char *path = user_data;
+  g_autoptr(GError) error = NULL;
+  LoadResult *result = g_task_propagate_pointer (G_TASK (res), &error);
+  g_autoptr(GdkTexture) texture = NULL;
+
+  if (result == NULL && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return; /* the window is going away */
+  g_clear_object (&self->thumbnail_cancellable);
+
+  if (result != NULL)
+    {
+      texture = gdk_memory_texture_new ((int) result->thumb_side, (int) result->thumb_side,
+                                        GDK_MEMORY_R8G8B8, result->rgb,
+                                        (gsize) result->thumb_side * 3);
+      load_result_free (result);
+      g_hash_table_replace (self->thumbnails, g_strdup (path), g_object_ref (texture));
+
+      for (GtkWidget *row = gtk_widget_get_first_child (GTK_WIDGET (self->recent_list));
+           row != NULL; row = gtk_widget_get_next_sibling (row))
+        {
+          GtkImage *thumb = g_object_get_data (G_OBJECT (row), "thumbnail");
+
+          if (thumb != NULL && g_strcmp0 (g_object_get_data (G_OBJECT (row), "path"), path) == 0)
+            gtk_image_set_from_paintable (thumb, GDK_PAINTABLE (texture));
+        }
+    }
+  thumbnail_next (self);
+}
+
+/* Thumbnails are made one at a time, so they never compete with the image
+ * being opened for more than one core. */
+static void
+thumbnail_next (MvaWindow *self)
+{
+  g_autoptr(GTask) task = NULL;
+  char *path;
+
+  if (self->thumbnail_cancellable != NULL)
+    return;
+  path = g_queue_pop_head (&self->thumbnail_queue);
+  if (path == NULL)
+    return;
+
+  self->thumbnail_cancellable = g_cancellable_new ();
+  task = g_task_new (self, self->thumbnail_cancellable, thumbnail_done_cb, path);
+  g_task_set_source_tag (task, thumbnail_next);
+  g_task_set_name (task, "[mva-window] thumbnail");
+  g_task_set_task_data (task, g_strdup (path), g_free);
+  g_task_set_return_on_cancel (task, TRUE);
+  g_task_set_priority (task, G_PRIORITY_LOW);
+  g_task_run_in_thread (task, thumbnail_thread);
+}
+
+static void
+request_thumbnail (MvaWindow  *self,
+                   const char *path)
+{
+  /* A NULL entry marks "queued or failed", so each path is tried once. */
+  g_hash_table_insert (self->thumbnails, g_strdup (path), NULL);
+  if (!g_file_test (path, G_FILE_TEST_IS_REGULAR))
+    return;
+  g_queue_push_tail (&self->thumbnail_queue, g_strdup (path));
+  thumbnail_next (self);
 }
 
 static gboolean
@@ -867,6 +1015,10 @@ mva_window_dispose (GObject *object)
   g_clear_object (&self->load_cancellable);
   g_clear_handle_id (&self->spinner_timeout_id, g_source_remove);
   g_clear_handle_id (&self->zoom_label_idle_id, g_source_remove);
+  if (self->thumbnail_cancellable != NULL)
+    g_cancellable_cancel (self->thumbnail_cancellable);
+  g_clear_object (&self->thumbnail_cancellable);
+  g_queue_clear_full (&self->thumbnail_queue, g_free);
   if (self->chooser != NULL)
     gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
   g_clear_object (&self->chooser);
@@ -892,6 +1044,7 @@ mva_window_finalize (GObject *object)
   g_clear_object (&self->file);
   g_clear_pointer (&self->image, mva_image_free);
   g_clear_pointer (&self->error_text, g_free);
+  g_clear_pointer (&self->thumbnails, g_hash_table_unref);
 
   G_OBJECT_CLASS (mva_window_parent_class)->finalize (object);
 }
@@ -976,11 +1129,21 @@ mva_window_class_init (MvaWindowClass *klass)
 }
 
 static void
+unref_nullable (gpointer object)
+{
+  if (object != NULL)
+    g_object_unref (object);
+}
+
+static void
 mva_window_init (MvaWindow *self)
 {
   GtkDropTarget *target;
 
   self->state = g_intern_static_string ("empty");
+  self->thumbnails = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                            unref_nullable);
+  g_queue_init (&self->thumbnail_queue);
   gtk_widget_init_template (GTK_WIDGET (self));
 
   g_signal_connect_object (self->image_view, "pointer-moved", G_CALLBACK (pointer_moved_cb),
