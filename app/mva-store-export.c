@@ -4,7 +4,8 @@
  * tools.
  *
  * JSON Lines: one object per pair with the keys of the synth qa.jsonl:
- *   {"image","category","family","question","answer","params"}
+ *   {"image","category","family","question","answer","params"}, plus any
+ *   other keys the record had when it was imported (e.g. synth's "caption").
  * LLaVA: a JSON list of {"id","image","conversations":[{"from":"human",
  *   "value":"<image>\n<question>"},{"from":"gpt","value":"<answer>"}]}, plus
  *   "category" and "family" members that LLaVA loaders ignore and our import
@@ -60,6 +61,33 @@ add_params (JsonBuilder *b, const char *params_json)
   json_builder_add_value (b, g_steal_pointer (&node));
 }
 
+/* Members of an imported record we do not model, written back as they came
+ * (never overriding the keys above). */
+static void
+add_extra (JsonBuilder *b, const char *extra_json)
+{
+  static const char *const ours[] = { "image", "category", "family", "question", "answer",
+                                      "params" };
+  g_autoptr(JsonNode) node = extra_json != NULL ? json_from_string (extra_json, NULL) : NULL;
+  JsonObjectIter iter;
+  const char *name;
+  JsonNode *value;
+
+  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
+    return;
+  json_object_iter_init (&iter, json_node_get_object (node));
+  while (json_object_iter_next (&iter, &name, &value))
+    {
+      gboolean taken = FALSE;
+      for (guint i = 0; i < G_N_ELEMENTS (ours) && !taken; i++)
+        taken = strcmp (name, ours[i]) == 0;
+      if (taken)
+        continue;
+      json_builder_set_member_name (b, name);
+      json_builder_add_value (b, json_node_copy (value));
+    }
+}
+
 static gboolean
 write_all (FILE *f, const char *s, const char *out_path, GError **error)
 {
@@ -87,7 +115,7 @@ mva_store_export (MvaStore        *store,
   static const char *sql =
     "SELECT q.id, m.path, q.category, q.family, q.question, q.answer, q.params_json, "
     "  q.review_state, (SELECT r.corrected_text FROM reviews r WHERE r.qa_id = q.id "
-    "                   ORDER BY r.id DESC LIMIT 1), m.sha256 "
+    "                   ORDER BY r.id DESC LIMIT 1), m.sha256, q.extra_json "
     "FROM qa_pairs q JOIN micrographs m ON m.id = q.micrograph_id "
     "WHERE q.review_state IN (1, 2) OR (?1 = 0 AND q.review_state = 0) ORDER BY q.id";
   g_autofree char *abs = NULL;
@@ -182,6 +210,7 @@ mva_store_export (MvaStore        *store,
           json_builder_set_member_name (b, "answer");
           json_builder_add_string_value (b, answer);
           add_params (b, (const char *) sqlite3_column_text (stmt, 6));
+          add_extra (b, (const char *) sqlite3_column_text (stmt, 10));
         }
       else
         {

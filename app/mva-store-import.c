@@ -253,7 +253,7 @@ resolve_image (const char *base_dir, const char *image)
 static gboolean
 add_pair (Importer *imp, const char *base_dir, const char *image, const char *category,
           int family, const char *question, const char *answer, const char *params_json,
-          MvaQaSource source, GError **error)
+          const char *extra_json, MvaQaSource source, GError **error)
 {
   g_autofree char *path = resolve_image (base_dir, image);
   g_autoptr(GError) local = NULL;
@@ -274,6 +274,7 @@ add_pair (Importer *imp, const char *base_dir, const char *image, const char *ca
   qa.question = (char *) question;
   qa.answer = (char *) answer;
   qa.params_json = (char *) params_json;
+  qa.extra_json = (char *) extra_json;
   qa.prompt_tokens = qa.completion_tokens = -1;
   if (mva_store_add_qa (imp->store, &qa, TRUE, &added, &local) == 0)
     {
@@ -309,12 +310,44 @@ member_family (JsonObject *o)
   return -1;
 }
 
+/* The members of a record we do not model, as a JSON object text, or NULL. */
+static char *
+extra_members (JsonObject *o)
+{
+  static const char *const known[] = { "image", "category", "family", "question", "answer",
+                                       "params", "source" };
+  g_autoptr(JsonNode) node = NULL;
+  JsonObject *extra = NULL;
+  JsonObjectIter iter;
+  const char *name;
+  JsonNode *value;
+
+  json_object_iter_init (&iter, o);
+  while (json_object_iter_next (&iter, &name, &value))
+    {
+      gboolean is_known = FALSE;
+      for (guint i = 0; i < G_N_ELEMENTS (known) && !is_known; i++)
+        is_known = strcmp (name, known[i]) == 0;
+      if (is_known)
+        continue;
+      if (extra == NULL)
+        extra = json_object_new ();
+      json_object_set_member (extra, name, json_node_copy (value));
+    }
+  if (extra == NULL)
+    return NULL;
+  node = json_node_init_object (json_node_alloc (), extra);
+  json_object_unref (extra);
+  return json_to_string (node, FALSE);
+}
+
 static gboolean
 import_jsonl_record (Importer *imp, const char *base_dir, const char *line, gsize len,
                      MvaQaSource default_source, GError **error)
 {
   g_autoptr(JsonParser) parser = json_parser_new_immutable ();
   g_autofree char *params = NULL;
+  g_autofree char *extra = NULL;
   JsonNode *root, *pn;
   JsonObject *o;
   const char *image, *question, *answer, *category, *src;
@@ -345,8 +378,9 @@ import_jsonl_record (Importer *imp, const char *base_dir, const char *line, gsiz
   pn = json_object_get_member (o, "params");
   if (pn != NULL && JSON_NODE_HOLDS_OBJECT (pn))
     params = json_to_string (pn, FALSE);
-  return add_pair (imp, base_dir, image, category, family, question, answer, params, source,
-                   error);
+  extra = extra_members (o);
+  return add_pair (imp, base_dir, image, category, family, question, answer, params, extra,
+                   source, error);
 }
 
 static gboolean
@@ -469,7 +503,7 @@ import_llava (Importer *imp, const char *path, GError **error)
               g_autofree char *answer = g_strstrip (g_strdup (value));
 
               if (!add_pair (imp, base_dir, image, category, family, question, answer, NULL,
-                             MVA_QA_SOURCE_TEACHER, error))
+                             NULL, MVA_QA_SOURCE_TEACHER, error))
                 return FALSE;
               g_clear_pointer (&question, g_free);
             }

@@ -45,6 +45,7 @@ mva_qa_pair_free (MvaQaPair *qa)
   g_clear_pointer (&qa->tokens, g_bytes_unref);
   g_clear_pointer (&qa->attention, g_bytes_unref);
   g_free (qa->params_json);
+  g_free (qa->extra_json);
   g_free (qa->teacher_model);
   g_free (qa->corrected_text);
   g_free (qa->reviewer);
@@ -789,8 +790,8 @@ mva_store_add_qa (MvaStore        *store,
   static const char *sql =
     "INSERT INTO qa_pairs (micrograph_id, source, model_version_id, family, question, answer, "
     "tokens, attention, params_json, dedup_key, created_at, teacher_model, prompt_tokens, "
-    "completion_tokens, category) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
-    "?13, ?14, (SELECT category FROM micrographs WHERE id = ?1)) "
+    "completion_tokens, extra_json, category) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
+    "?11, ?12, ?13, ?14, ?15, (SELECT category FROM micrographs WHERE id = ?1)) "
     "ON CONFLICT (dedup_key) DO NOTHING";
   g_autofree char *key = NULL;
   MvaStoreConn *w;
@@ -814,6 +815,8 @@ mva_store_add_qa (MvaStore        *store,
       return 0;
     }
   if (qa->params_json != NULL && !check_json_object (qa->params_json, "params", error))
+    return 0;
+  if (qa->extra_json != NULL && !check_json_object (qa->extra_json, "extra keys", error))
     return 0;
   if (dedup)
     key = qa_dedup_key (qa);
@@ -840,6 +843,7 @@ mva_store_add_qa (MvaStore        *store,
                                   ? qa->prompt_tokens : -1);
   sqlite3_bind_int64 (stmt, 14, qa->teacher_model != NULL || qa->completion_tokens > 0
                                   ? qa->completion_tokens : -1);
+  _mva_stmt_bind_text_or_null (stmt, 15, qa->extra_json);
   if (!step_done (store, w, stmt, "add question/answer", error))
     goto out;
   was_added = sqlite3_changes (w->db) > 0;
@@ -874,7 +878,7 @@ out:
   "q.id, q.micrograph_id, q.source, q.model_version_id, q.family, q.question, q.answer, "  \
   "q.params_json, q.teacher_model, q.prompt_tokens, q.completion_tokens, q.created_at, "    \
   "q.review_state, q.category, m.path, m.sha256, "                                         \
-  "r.corrected_text, r.reviewer, r.reviewed_at"
+  "r.corrected_text, r.reviewer, r.reviewed_at, q.extra_json"
 #define QA_BLOB_COLS ", q.tokens, q.attention"
 #define QA_FROM                                                                           \
   " FROM qa_pairs q JOIN micrographs m ON m.id = q.micrograph_id "                        \
@@ -906,13 +910,14 @@ qa_from_row (sqlite3_stmt *stmt, gboolean with_blobs)
   qa->corrected_text = _mva_stmt_dup_text (stmt, 16);
   qa->reviewer = _mva_stmt_dup_text (stmt, 17);
   qa->reviewed_at = sqlite3_column_int64 (stmt, 18);
+  qa->extra_json = _mva_stmt_dup_text (stmt, 19);
   if (with_blobs)
     {
-      if (sqlite3_column_type (stmt, 19) == SQLITE_BLOB)
-        qa->tokens = g_bytes_new (sqlite3_column_blob (stmt, 19), sqlite3_column_bytes (stmt, 19));
       if (sqlite3_column_type (stmt, 20) == SQLITE_BLOB)
-        qa->attention = g_bytes_new (sqlite3_column_blob (stmt, 20),
-                                     sqlite3_column_bytes (stmt, 20));
+        qa->tokens = g_bytes_new (sqlite3_column_blob (stmt, 20), sqlite3_column_bytes (stmt, 20));
+      if (sqlite3_column_type (stmt, 21) == SQLITE_BLOB)
+        qa->attention = g_bytes_new (sqlite3_column_blob (stmt, 21),
+                                     sqlite3_column_bytes (stmt, 21));
     }
   return qa;
 }

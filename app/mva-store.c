@@ -237,6 +237,10 @@ static const char *const migrations[MVA_STORE_SCHEMA_VERSION] = {
   "  UPDATE qa_pairs SET category =\n"
   "    (SELECT category FROM micrographs WHERE id = NEW.micrograph_id) WHERE id = NEW.id;\n"
   "END;\n",
+
+  /* v4: keys of imported records we do not model (e.g. synth's "caption"),
+   * kept so that export returns the records as they came */
+  "ALTER TABLE qa_pairs ADD COLUMN extra_json TEXT;\n",
 };
 
 const char *

@@ -44,7 +44,7 @@
 G_BEGIN_DECLS
 
 #define MVA_STORE_ERROR          (mva_store_error_quark ())
-#define MVA_STORE_SCHEMA_VERSION 3
+#define MVA_STORE_SCHEMA_VERSION 4
 #define MVA_STORE_APPLICATION_ID 0x4D564145
 
 typedef enum
@@ -156,6 +156,8 @@ typedef struct
   GBytes         *attention;         /* attention maps as the assistant writes them
                                         (float32 blob, layout documented in mva-assistant.h) */
   char           *params_json;       /* synth generation parameters (JSON object) or NULL */
+  char           *extra_json;        /* other keys of an imported record (JSON object),
+                                        written back by export; or NULL */
   char           *teacher_model;     /* model name the teacher reported, or NULL */
   gint64          prompt_tokens;     /* token usage reported by the teacher; -1 unknown */
   gint64          completion_tokens;
