@@ -22,6 +22,7 @@ typedef struct
 
 /* Keep sorted by name. */
 static const MvaCliCommand commands[] = {
+  { "bench", mva_cli_bench, "Time the engine: training samples/s, 64-token generation, peak memory" },
   { "db", mva_cli_db, "Check the library (integrity, dangling files) or back it up: db check | db backup OUT" },
   { "export", mva_cli_export, "Export question/answer pairs as JSON Lines or LLaVA JSON" },
   { "import", mva_cli_import, "Import micrographs, synth folders, JSON Lines and LLaVA JSON into the library" },
