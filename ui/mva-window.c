@@ -791,6 +791,8 @@ mva_window_open_files (MvaWindow  *self,
                        GFile     **files,
                        int         n_files)
 {
+  int added = 0;
+
   g_return_if_fail (MVA_IS_WINDOW (self));
 
   if (n_files <= 0)
@@ -800,9 +802,24 @@ mva_window_open_files (MvaWindow  *self,
       g_autofree char *path = g_file_get_path (files[i]);
 
       if (path != NULL && g_file_test (path, G_FILE_TEST_IS_REGULAR))
-        mva_recent_add (self->recent, path);
+        {
+          mva_recent_add (self->recent, path);
+          added++;
+        }
     }
   mva_window_open_file (self, files[0]);
+  if (added > 0)
+    {
+      g_autofree char *title =
+        g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
+                                      "%d more micrograph is in the recent list",
+                                      "%d more micrographs are in the recent list", added),
+                         added);
+      AdwToast *toast = adw_toast_new (title);
+
+      adw_toast_set_timeout (toast, 3);
+      adw_toast_overlay_add_toast (self->toast_overlay, toast);
+    }
 }
 
 /* --- actions -------------------------------------------------------------------- */

@@ -9,7 +9,8 @@
 # the contrast (standard deviation) and grey-level entropy of a micrograph.
 # As a control, the same measure must fail for the window showing a corrupt
 # file (an error page). Where xdotool is installed, real key presses and
-# Ctrl+scroll must change the view and "0" must bring back the fitted view.
+# Ctrl+scroll must change the view, dragging must pan it, and "0" must bring
+# back the fitted view.
 # Exits 77 (skip) without a display or ImageMagick.
 set -uo pipefail
 mvaema=${1:?usage: screenshot-test.sh MVAEMA SCHEMA_DIR SAMPLE OUT_DIR}
@@ -65,6 +66,13 @@ keys() {
   d=$(differs "$base" "$out_dir/screenshot-zoom-in.png")
   echo "after '+': difference $d"
   awk -v d="$d" 'BEGIN { exit !(d > 0.03) }' || { echo "FAIL: '+' did not zoom"; return 1; }
+  # Pan by dragging with the mouse.
+  xdotool mousedown 1 mousemove 600 330 mousemove 520 300 mouseup 1; sleep 1
+  import -window root "$work/panned.png"
+  d=$(differs "$out_dir/screenshot-zoom-in.png" "$work/panned.png")
+  echo "after dragging: difference $d"
+  awk -v d="$d" 'BEGIN { exit !(d > 0.03) }' || { echo "FAIL: dragging did not pan"; return 1; }
+  xdotool mousemove 720 420
   xdotool key 0; sleep 1
   import -window root "$work/fit.png"
   d=$(differs "$base" "$work/fit.png")

@@ -354,6 +354,7 @@ test_corrupt_files (void)
   assert_error_page (window, wrong_ext);
   assert_error_page (window, missing);
   assert_error_page (window, cut_png);
+  assert_error_page (window, tmpdir); /* a folder */
 
   /* Zooming does nothing and breaks nothing on the error page. */
   gtk_widget_activate_action (GTK_WIDGET (window), "win.zoom-in", NULL);
