@@ -47,6 +47,7 @@ int mva_cli_db       (int argc, char **argv);
 int mva_cli_export   (int argc, char **argv);
 int mva_cli_import   (int argc, char **argv);
 int mva_cli_metrics  (int argc, char **argv);
+int mva_cli_eval     (int argc, char **argv);
 int mva_cli_synth    (int argc, char **argv);
 int mva_cli_teach    (int argc, char **argv);
 int mva_cli_train    (int argc, char **argv);

@@ -24,6 +24,7 @@ typedef struct
 static const MvaCliCommand commands[] = {
   { "bench", mva_cli_bench, "Time the engine: training samples/s, 64-token generation, peak memory" },
   { "db", mva_cli_db, "Check the library (integrity, dangling files) or back it up: db check | db backup OUT" },
+  { "eval", mva_cli_eval, "Answer and classify held-out data, score it (optionally K folds), write a report" },
   { "export", mva_cli_export, "Export question/answer pairs as JSON Lines or LLaVA JSON" },
   { "import", mva_cli_import, "Import micrographs, synth folders, JSON Lines and LLaVA JSON into the library" },
   { "info", mva_cli_info, "Print size, depth, format and instrument metadata of images" },

@@ -1,0 +1,776 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * mva-cli-eval.c: `mvaema-cli eval`, score a model the way the paper does.
+ *
+ *   mvaema-cli eval --data DIR [--model MODEL_DIR] [--folds K] [--report OUT]
+ *                   [--config small|paper] [--epochs N | --steps N] [--batch N]
+ *                   [--vocab N] [--seed S] [--threads N] [--max-tokens N] [--json]
+ *
+ * Without --folds (K = 1): every question of DIR (the `mvaema-cli synth`
+ * layout) is answered by MODEL_DIR (greedy decoding) and every image is
+ * classified (the 10 category names ranked by the decoder's log-likelihood
+ * as answers to "What type of nanomaterial is shown?", no caption); answers
+ * are scored with the paper's metrics (mva-metrics.h) against the data's
+ * answers, and the loss curves of MODEL_DIR/train-log.json are included.
+ * With --folds K: the images are split into K folds (seeded shuffle); for
+ * each fold a model is trained on the other folds (fresh with --config, or
+ * fine-tuned from MODEL_DIR) and evaluated on the fold; the summary is mean ±
+ * sample standard deviation over folds. --report writes OUT/report.json and
+ * OUT/report.html (mva-report.h). Progress on stderr; Ctrl+C stops cleanly.
+ */
+#define G_LOG_DOMAIN "mva-cli"
+#include "config.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <glib/gstdio.h>
+
+#include "mva-cli.h"
+#include "mva-preprocess.h"
+#include "mva-report.h"
+#include "mva-synth.h"
+#include "mva-trainer.h"
+#include "mve.h"
+#include "mve-tokenizer.h"
+
+#define CLASSIFY_QUESTION "What type of nanomaterial is shown?"
+#define OTHER_FAMILY MVA_SYNTH_N_FAMILIES
+
+typedef struct
+{
+  GCancellable *cancellable;
+  guint         threads;
+  MvaReport    *report;
+  /* current training run's curves: per epoch sums */
+  GArray       *train_sum;   /* double, index epoch - 1 */
+  GArray       *train_n;     /* guint */
+  GArray       *val;         /* double (NAN when none) */
+  guint         fold;
+  guint         n_folds;
+  int32_t       max_tokens;  /* answer tokens to generate at most, 0: the model's limit */
+} EvalRun;
+
+static bool
+should_abort (void *user)
+{
+  return g_cancellable_is_cancelled (user);
+}
+
+static gboolean
+parse_uint (const char *opt,
+            const char *text,
+            guint64     min,
+            guint64     max,
+            guint64    *out)
+{
+  char *end = NULL;
+  guint64 v;
+
+  if (text == NULL)
+    return TRUE;
+  errno = 0;
+  v = g_ascii_strtoull (text, &end, 10);
+  if (*text == '\0' || *text == '-' || *text == '+' || errno != 0 || *end != '\0' || v < min ||
+      v > max)
+    {
+      mva_cli_fail ("eval: %s expects an integer from %" G_GUINT64_FORMAT " to %"
+                    G_GUINT64_FORMAT ", not “%s”", opt, min, max, text);
+      return FALSE;
+    }
+  *out = v;
+  return TRUE;
+}
+
+/* --- loss curves ------------------------------------------------------------------- */
+
+static void
+curves_reset (EvalRun *run)
+{
+  g_array_set_size (run->train_sum, 0);
+  g_array_set_size (run->train_n, 0);
+  g_array_set_size (run->val, 0);
+}
+
+static void
+curves_add (EvalRun *run,
+            guint    epoch,
+            double   loss,
+            gboolean is_val)
+{
+  if (epoch == 0 || !isfinite (loss))
+    return;
+  while (run->train_sum->len < epoch)
+    {
+      double zero = 0.0, nan_value = NAN;
+      guint none = 0;
+
+      g_array_append_val (run->train_sum, zero);
+      g_array_append_val (run->train_n, none);
+      g_array_append_val (run->val, nan_value);
+    }
+  if (is_val)
+    g_array_index (run->val, double, epoch - 1) = loss;
+  else
+    {
+      g_array_index (run->train_sum, double, epoch - 1) += loss;
+      g_array_index (run->train_n, guint, epoch - 1) += 1;
+    }
+}
+
+static void
+curves_to_report (EvalRun *run)
+{
+  for (guint e = 0; e < run->train_sum->len; e++)
+    {
+      guint n = g_array_index (run->train_n, guint, e);
+      double v = g_array_index (run->val, double, e);
+
+      if (n > 0)
+        mva_report_add_loss (run->report, run->fold, "train", e + 1,
+                             g_array_index (run->train_sum, double, e) / n);
+      if (isfinite (v))
+        mva_report_add_loss (run->report, run->fold, "val", e + 1, v);
+    }
+}
+
+/* train-log.json of an existing model: step_log[].{epoch, loss}, epoch_log[].{epoch, val_loss} */
+static void
+curves_from_log (EvalRun    *run,
+                 const char *model_dir)
+{
+  g_autofree char *path = g_build_filename (model_dir, "train-log.json", NULL);
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  JsonObject *root;
+
+  curves_reset (run);
+  if (!json_parser_load_from_file (parser, path, NULL) ||
+      !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+    return;
+  root = json_node_get_object (json_parser_get_root (parser));
+  for (int k = 0; k < 2; k++)
+    {
+      const char *list = k == 0 ? "step_log" : "epoch_log";
+      const char *key = k == 0 ? "loss" : "val_loss";
+      JsonArray *a;
+
+      if (!json_object_has_member (root, list) ||
+          !JSON_NODE_HOLDS_ARRAY (json_object_get_member (root, list)))
+        continue;
+      a = json_object_get_array_member (root, list);
+      for (guint i = 0; i < json_array_get_length (a); i++)
+        {
+          JsonNode *n = json_array_get_element (a, i);
+          JsonObject *o;
+
+          if (!JSON_NODE_HOLDS_OBJECT (n))
+            continue;
+          o = json_node_get_object (n);
+          if (json_object_get_member (o, "epoch") == NULL || json_object_get_member (o, key) == NULL ||
+              json_object_get_null_member (o, key))
+            continue;
+          curves_add (run, (guint) json_object_get_int_member (o, "epoch"),
+                      json_object_get_double_member (o, key), k == 1);
+        }
+    }
+  curves_to_report (run);
+}
+
+static void
+on_train_progress (const MvaTrainProgress *p,
+                   gpointer                user_data)
+{
+  EvalRun *run = user_data;
+
+  switch (p->phase)
+    {
+    case MVA_TRAIN_PHASE_STEP:
+      curves_add (run, p->epoch, p->loss, FALSE);
+      mva_cli_progress ("eval: fold %u/%u: training step %" G_GUINT64_FORMAT " epoch %u loss %.4f",
+                        run->fold + 1, run->n_folds, p->step, p->epoch, p->loss);
+      break;
+    case MVA_TRAIN_PHASE_EPOCH:
+      curves_add (run, p->epoch, p->val_loss, TRUE);
+      break;
+    default:
+      break;
+    }
+}
+
+/* --- answering and classifying -------------------------------------------------------- */
+
+static int32_t *
+encode (const mve_tokenizer *tok,
+        const char          *text,
+        int32_t              max,
+        int32_t             *n_out)
+{
+  size_t n = 0, len = strlen (text);
+  int32_t *ids = g_new (int32_t, len + 1);
+
+  mve_tokenizer_encode (tok, text, len, ids, len + 1, &n);
+  *n_out = (int32_t) MIN ((size_t) max, n);
+  return ids;
+}
+
+static char *
+decode (const mve_tokenizer *tok,
+        const int32_t       *ids,
+        int32_t              n)
+{
+  size_t need = mve_tokenizer_decode (tok, ids, (size_t) n, NULL, 0, MVE_DECODE_SKIP_SPECIAL);
+  char *text = g_malloc (need + 1);
+
+  mve_tokenizer_decode (tok, ids, (size_t) n, text, need + 1, MVE_DECODE_SKIP_SPECIAL);
+  if (!g_utf8_validate (text, -1, NULL))
+    {
+      char *valid = g_utf8_make_valid (text, -1);
+
+      g_free (text);
+      text = valid;
+    }
+  return text;
+}
+
+static guint
+family_index (const MvaQaPair *pair)
+{
+  return pair->family >= 1 && pair->family <= MVA_SYNTH_N_FAMILIES ? (guint) pair->family - 1
+                                                                     : OTHER_FAMILY;
+}
+
+/* Answers and classifies the pairs and images with in_fold[image] set. */
+static gboolean
+evaluate_model (EvalRun         *run,
+                const char      *model_dir,
+                MvaDataset      *ds,
+                const gboolean  *in_fold,
+                GError         **error)
+{
+  g_autofree char *model_path = g_build_filename (model_dir, "model.safetensors", NULL);
+  g_autofree char *tok_path = g_build_filename (model_dir, "tokenizer.json", NULL);
+  mve_tokenizer *tok = NULL;
+  mve_model_t model = NULL;
+  const struct mve_config *cfg;
+  char err[512] = "";
+  gboolean ok = FALSE;
+  g_autofree float *image = NULL;
+  g_autofree int32_t *out_tokens = NULL;
+  g_autofree gboolean *classified = g_new0 (gboolean, ds->n_images + 1);
+  int32_t *cat_ids[MVA_SYNTH_N_CATEGORIES] = { NULL };
+  int32_t cat_lens[MVA_SYNTH_N_CATEGORIES];
+  g_autofree int32_t *cq = NULL;
+  int32_t cq_len = 0;
+  guint cur_image = G_MAXUINT;
+  guint done = 0, total = 0;
+  int32_t max_new;
+
+  if (mve_tokenizer_load (&tok, tok_path, err, sizeof err) != MVE_STATUS_OK)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s: %s", tok_path, err);
+      goto out;
+    }
+  if (mve_model_load (&model, model_path, (int32_t) run->threads, err, sizeof err) != MVE_STATUS_OK)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s: %s", model_path, err);
+      goto out;
+    }
+  cfg = mve_model_get_config (model);
+  if ((guint) cfg->image_size != ds->size || cfg->channels != 3)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
+                   "%s expects %dx%d images with %d channels; the data was prepared at %ux%u RGB",
+                   model_path, cfg->image_size, cfg->image_size, cfg->channels, ds->size, ds->size);
+      goto out;
+    }
+  if (mve_tokenizer_size (tok) != cfg->vocab_size)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
+                   "%s has %d tokens but the model expects %d", tok_path,
+                   mve_tokenizer_size (tok), cfg->vocab_size);
+      goto out;
+    }
+  mve_model_set_abort_callback (model, should_abort, run->cancellable);
+  image = g_new (float, (gsize) 3 * ds->size * ds->size);
+  max_new = run->max_tokens > 0 ? MIN (run->max_tokens, cfg->max_answer_len) : cfg->max_answer_len;
+  out_tokens = g_new (int32_t, max_new + 1);
+  cq = encode (tok, CLASSIFY_QUESTION, cfg->max_question_len, &cq_len);
+  for (guint c = 0; c < MVA_SYNTH_N_CATEGORIES; c++)
+    cat_ids[c] = encode (tok, mva_synth_category_name (c), cfg->max_answer_len, &cat_lens[c]);
+
+  for (guint i = 0; i < ds->pairs->len; i++)
+    if (in_fold[g_array_index (ds->pairs, MvaQaPair, i).image])
+      total++;
+
+  for (guint i = 0; i < ds->pairs->len; i++)
+    {
+      const MvaQaPair *pair = &g_array_index (ds->pairs, MvaQaPair, i);
+      g_autofree char *question = NULL;
+      g_autofree int32_t *q = NULL;
+      g_autofree char *answer = NULL;
+      const char *refs[2] = { pair->answer, NULL };
+      int32_t qlen = 0, n_out = 0;
+      MvaSynthCategory category;
+
+      if (!in_fold[pair->image])
+        continue;
+      if (g_cancellable_set_error_if_cancelled (run->cancellable, error))
+        goto out;
+      if (pair->image != cur_image)
+        {
+          mva_preprocess_normalize_rgb8 (ds->pixels[pair->image], ds->size, image);
+          cur_image = pair->image;
+        }
+
+      /* classify each image once, without a caption */
+      if (!classified[pair->image] && pair->category != NULL &&
+          mva_synth_category_from_name (pair->category, &category))
+        {
+          float logp[MVA_SYNTH_N_CATEGORIES];
+          double scores[MVA_SYNTH_N_CATEGORIES];
+
+          if (mve_model_score_answers (model, image, cq, cq_len, (const int32_t * const *) cat_ids,
+                                       cat_lens, MVA_SYNTH_N_CATEGORIES, logp, err,
+                                       sizeof err) != MVE_STATUS_OK)
+            {
+              if (!g_cancellable_set_error_if_cancelled (run->cancellable, error))
+                g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "classification: %s", err);
+              goto out;
+            }
+          for (guint c = 0; c < MVA_SYNTH_N_CATEGORIES; c++)
+            scores[c] = logp[c];
+          mva_report_add_classification (run->report, run->fold, category, scores);
+          classified[pair->image] = TRUE;
+        }
+
+      /* answer the question as the data asked it (with its caption or not) */
+      question = pair->asked_with_caption && pair->caption != NULL
+                   ? g_strconcat (pair->caption, " ", pair->question, NULL)
+                   : g_strdup (pair->question);
+      q = encode (tok, question, cfg->max_question_len, &qlen);
+      if (mve_model_generate (model, image, q, qlen, max_new, 1, NULL, NULL, out_tokens,
+                              &n_out, NULL, err, sizeof err) != MVE_STATUS_OK)
+        {
+          if (!g_cancellable_set_error_if_cancelled (run->cancellable, error))
+            g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "generation: %s", err);
+          goto out;
+        }
+      answer = decode (tok, out_tokens, n_out);
+      mva_report_add_answer (run->report, run->fold, family_index (pair), question, answer, refs);
+      done++;
+      if (done % 25 == 0 || done == total)
+        mva_cli_progress ("eval: fold %u/%u: answered %u/%u questions", run->fold + 1,
+                          run->n_folds, done, total);
+    }
+  mva_cli_progress_done ();
+  ok = TRUE;
+
+out:
+  for (guint c = 0; c < MVA_SYNTH_N_CATEGORIES; c++)
+    g_free (cat_ids[c]);
+  mve_model_free (model);
+  mve_tokenizer_free (tok);
+  return ok;
+}
+
+/* --- folds ------------------------------------------------------------------------- */
+
+static gboolean
+remove_tree (const char  *path,
+             GError     **error)
+{
+  if (g_file_test (path, G_FILE_TEST_IS_DIR) && !g_file_test (path, G_FILE_TEST_IS_SYMLINK))
+    {
+      g_autoptr(GDir) dir = g_dir_open (path, 0, error);
+      const char *name;
+
+      if (dir == NULL)
+        return FALSE;
+      while ((name = g_dir_read_name (dir)) != NULL)
+        {
+          g_autofree char *child = g_build_filename (path, name, NULL);
+
+          if (!remove_tree (child, error))
+            return FALSE;
+        }
+      if (g_rmdir (path) != 0)
+        {
+          int saved = errno;
+
+          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), "cannot remove %s: %s",
+                       path, g_strerror (saved));
+          return FALSE;
+        }
+      return TRUE;
+    }
+  if (g_unlink (path) != 0 && errno != ENOENT)
+    {
+      int saved = errno;
+
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), "cannot remove %s: %s", path,
+                   g_strerror (saved));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* qa.jsonl of the pairs outside the fold, images by absolute path */
+static gboolean
+write_training_set (MvaDataset      *ds,
+                    const gboolean  *in_fold,
+                    const char      *dir,
+                    GError         **error)
+{
+  g_autoptr(GString) out = g_string_new (NULL);
+  g_autofree char *path = g_build_filename (dir, "qa.jsonl", NULL);
+
+  for (guint i = 0; i < ds->pairs->len; i++)
+    {
+      const MvaQaPair *pair = &g_array_index (ds->pairs, MvaQaPair, i);
+      g_autoptr(JsonBuilder) b = NULL;
+      g_autoptr(JsonGenerator) gen = NULL;
+      g_autoptr(JsonNode) root = NULL;
+      g_autofree char *line = NULL;
+      g_autofree char *question = NULL;
+
+      if (in_fold[pair->image])
+        continue;
+      question = pair->asked_with_caption && pair->caption != NULL
+                   ? g_strconcat (pair->caption, " ", pair->question, NULL)
+                   : g_strdup (pair->question);
+      b = json_builder_new ();
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "image");
+      json_builder_add_string_value (b, ds->image_paths[pair->image]);
+      json_builder_set_member_name (b, "category");
+      if (pair->category != NULL)
+        json_builder_add_string_value (b, pair->category);
+      else
+        json_builder_add_null_value (b);
+      json_builder_set_member_name (b, "family");
+      json_builder_add_int_value (b, pair->family);
+      json_builder_set_member_name (b, "question");
+      json_builder_add_string_value (b, question);
+      json_builder_set_member_name (b, "answer");
+      json_builder_add_string_value (b, pair->answer);
+      json_builder_set_member_name (b, "caption");
+      if (pair->caption != NULL)
+        json_builder_add_string_value (b, pair->caption);
+      else
+        json_builder_add_null_value (b);
+      json_builder_end_object (b);
+      root = json_builder_get_root (b);
+      gen = json_generator_new ();
+      json_generator_set_root (gen, root);
+      line = json_generator_to_data (gen, NULL);
+      g_string_append (out, line);
+      g_string_append_c (out, '\n');
+    }
+  return g_file_set_contents (path, out->str, (gssize) out->len, error);
+}
+
+/* --- output -------------------------------------------------------------------------- */
+
+static void
+print_summary (JsonObject *summary,
+               guint       n_folds)
+{
+  static const char * const keys[] = {
+    "bleu2", "bleu4", "rouge1", "rouge2", "rougeL", "meteor", "corpus_bleu2", "corpus_bleu4",
+    "top1", "top5", "macro_f1",
+  };
+
+  printf ("%-14s %-17s %s\n", "metric", n_folds > 1 ? "mean ± sd" : "value", "paper");
+  for (gsize i = 0; i < G_N_ELEMENTS (keys); i++)
+    {
+      JsonObject *o = json_object_get_object_member (summary, keys[i]);
+      g_autofree char *value = NULL;
+      g_autofree char *paper = NULL;
+
+      if (json_object_get_int_member (o, "folds") == 0)
+        value = g_strdup ("—");
+      else if (n_folds > 1)
+        value = g_strdup_printf ("%.3f ± %.3f", json_object_get_double_member (o, "mean"),
+                                 json_object_get_double_member (o, "std"));
+      else
+        value = g_strdup_printf ("%.3f", json_object_get_double_member (o, "mean"));
+      paper = json_object_get_null_member (o, "paper")
+                ? g_strdup ("—")
+                : g_strdup_printf ("%.3f", json_object_get_double_member (o, "paper"));
+      /* pad by characters: ± and — are multi-byte */
+      printf ("%-14s %s%*s %s\n", keys[i], value, (int) (17 - g_utf8_strlen (value, -1)), "",
+              paper);
+    }
+}
+
+int
+mva_cli_eval (int    argc,
+              char **argv)
+{
+  g_autofree char *model = NULL;
+  g_autofree char *data = NULL;
+  g_autofree char *report_dir = NULL;
+  g_autofree char *config = NULL;
+  g_autofree char *folds_s = NULL, *epochs_s = NULL, *steps_s = NULL, *seed_s = NULL;
+  g_autofree char *threads_s = NULL, *batch_s = NULL, *vocab_s = NULL, *max_tokens_s = NULL;
+  gboolean json = FALSE;
+  const GOptionEntry entries[] = {
+    { "data", 0, 0, G_OPTION_ARG_FILENAME, &data, "Evaluation folder (qa.jsonl + images)", "DIR" },
+    { "model", 0, 0, G_OPTION_ARG_FILENAME, &model,
+      "Model to evaluate; with --folds, the model each fold fine-tunes", "MODEL_DIR" },
+    { "folds", 0, 0, G_OPTION_ARG_STRING, &folds_s,
+      "Train and evaluate K folds (cross-validation, default 1: evaluate --model)", "K" },
+    { "report", 0, 0, G_OPTION_ARG_FILENAME, &report_dir,
+      "Write report.json and report.html into this folder", "OUT" },
+    { "config", 0, 0, G_OPTION_ARG_STRING, &config,
+      "With --folds and no --model: paper (default) or small", "NAME" },
+    { "epochs", 0, 0, G_OPTION_ARG_STRING, &epochs_s, "With --folds: epochs per fold", "N" },
+    { "steps", 0, 0, G_OPTION_ARG_STRING, &steps_s, "With --folds: steps per fold", "N" },
+    { "batch", 0, 0, G_OPTION_ARG_STRING, &batch_s, "With --folds: batch size (default 48)", "N" },
+    { "vocab", 0, 0, G_OPTION_ARG_STRING, &vocab_s,
+      "With --folds and no --model: tokenizer size (default 8192)", "N" },
+    { "seed", 0, 0, G_OPTION_ARG_STRING, &seed_s, "Seed of the fold split and training", "S" },
+    { "threads", 0, 0, G_OPTION_ARG_STRING, &threads_s, "Worker threads (default: all CPUs)", "N" },
+    { "max-tokens", 0, 0, G_OPTION_ARG_STRING, &max_tokens_s,
+      "Generate at most N answer tokens (default: the model's limit)", "N" },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the summary as one JSON object", NULL },
+    { NULL }
+  };
+  const char *family_names[MVA_SYNTH_N_FAMILIES + 1];
+  const char *class_names[MVA_SYNTH_N_CATEGORIES];
+  const char *wn_message = NULL;
+  guint64 folds = 1, epochs = 0, steps = 0, seed = 0, batch = 48, vocab = 8192, max_tokens = 0;
+  guint64 threads = g_get_num_processors ();
+  g_autoptr(MvaDataset) ds = NULL;
+  g_autoptr(MvaReport) report = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) root = NULL;
+  g_autofree guint *image_fold = NULL;
+  g_autofree gboolean *in_fold = NULL;
+  g_autofree char *title = NULL;
+  GCancellable *cancellable = mva_cli_cancellable ();
+  MvaWordNet *wordnet;
+  EvalRun run = { 0 };
+  int status = 0;
+
+  if (!mva_cli_parse ("eval", NULL,
+                      "Answer and classify held-out data, score it with the paper's metrics, "
+                      "and write a report.", entries, &argc, &argv))
+    return 2;
+  if (argc > 1)
+    return mva_cli_fail ("eval: unexpected argument “%s”", argv[1]);
+  if (data == NULL)
+    return mva_cli_fail ("eval: --data DIR is required");
+  if (!parse_uint ("--folds", folds_s, 1, 100, &folds) ||
+      !parse_uint ("--epochs", epochs_s, 1, 100000, &epochs) ||
+      !parse_uint ("--steps", steps_s, 1, G_MAXUINT32, &steps) ||
+      !parse_uint ("--seed", seed_s, 0, G_MAXUINT64, &seed) ||
+      !parse_uint ("--threads", threads_s, 1, 1024, &threads) ||
+      !parse_uint ("--batch", batch_s, 2, 100000, &batch) ||
+      !parse_uint ("--vocab", vocab_s, 300, 1000000, &vocab) ||
+      !parse_uint ("--max-tokens", max_tokens_s, 1, 100000, &max_tokens))
+    return 2;
+  if (folds == 1 && model == NULL)
+    return mva_cli_fail ("eval: --model MODEL_DIR is required without --folds");
+  if (folds == 1 && (epochs_s || steps_s || config || batch_s || vocab_s))
+    return mva_cli_fail ("eval: --config, --epochs, --steps, --batch and --vocab only apply with --folds");
+  if (epochs_s != NULL && steps_s != NULL)
+    return mva_cli_fail ("eval: give --epochs or --steps, not both");
+  if (config != NULL && g_strcmp0 (config, "small") != 0 && g_strcmp0 (config, "paper") != 0)
+    return mva_cli_fail ("eval: unknown configuration “%s” (paper or small)", config);
+  if (model != NULL && folds == 1)
+    {
+      g_autofree char *mp = g_build_filename (model, "model.safetensors", NULL);
+
+      if (!g_file_test (mp, G_FILE_TEST_IS_REGULAR))
+        return mva_cli_fail ("eval: %s not found", mp);
+    }
+
+  /* every model configuration takes 224 x 224 input */
+  mva_cli_progress ("eval: loading %s", data);
+  ds = mva_dataset_load (data, 224, (guint) threads, NULL, NULL, cancellable, &error);
+  mva_cli_progress_done ();
+  if (ds == NULL)
+    return mva_cli_fail ("eval: %s", error->message);
+  if (ds->pairs->len == 0)
+    return mva_cli_fail ("eval: %s has no question/answer pairs", data);
+  if (folds > ds->n_images)
+    return mva_cli_fail ("eval: %" G_GUINT64_FORMAT " folds need at least as many images; %s has %u",
+                         folds, data, ds->n_images);
+
+  wordnet = mva_wordnet_get_default (&wn_message);
+  if (wordnet == NULL)
+    fprintf (stderr, "mvaema-cli: eval: %s; METEOR uses exact and stem matches only\n", wn_message);
+
+  title = folds > 1
+            ? g_strdup_printf ("%" G_GUINT64_FORMAT "-fold cross-validation on %s", folds, data)
+            : g_strdup_printf ("Evaluation of %s on %s", model, data);
+  report = mva_report_new (title, wordnet);
+  for (guint f = 0; f < MVA_SYNTH_N_FAMILIES; f++)
+    family_names[f] = mva_synth_family_name (f + 1);
+  family_names[OTHER_FAMILY] = "other questions";
+  for (guint c = 0; c < MVA_SYNTH_N_CATEGORIES; c++)
+    class_names[c] = mva_synth_category_name (c);
+  mva_report_set_family_names (report, family_names, MVA_SYNTH_N_FAMILIES + 1);
+  mva_report_set_class_names (report, class_names, MVA_SYNTH_N_CATEGORIES);
+  {
+    g_autofree char *details = NULL;
+    g_autofree char *desc = g_strdup_printf ("%s: %u images, %u question/answer pairs", data,
+                                             ds->n_images, ds->pairs->len);
+
+    if (folds > 1)
+      details = g_strdup_printf ("%s per fold, %s%s%s", model != NULL ? "fine-tuned from it"
+                                 : config != NULL ? config : "paper",
+                                 model != NULL ? "" : " configuration trained from scratch",
+                                 steps_s != NULL ? ", steps " : epochs_s != NULL ? ", epochs " : "",
+                                 steps_s != NULL ? steps_s : epochs_s != NULL ? epochs_s : "");
+    mva_report_set_model (report, model != NULL ? model : "trained per fold", details);
+    mva_report_set_data (report, desc);
+  }
+
+  run.cancellable = cancellable;
+  run.threads = (guint) threads;
+  run.report = report;
+  run.n_folds = (guint) folds;
+  run.max_tokens = (int32_t) max_tokens;
+  run.train_sum = g_array_new (FALSE, FALSE, sizeof (double));
+  run.train_n = g_array_new (FALSE, FALSE, sizeof (guint));
+  run.val = g_array_new (FALSE, FALSE, sizeof (double));
+
+  /* fold of every image: a seeded shuffle dealt round-robin */
+  image_fold = g_new0 (guint, ds->n_images + 1);
+  in_fold = g_new0 (gboolean, ds->n_images + 1);
+  {
+    g_autoptr(GRand) rand = g_rand_new_with_seed ((guint32) (seed ^ (seed >> 32)));
+    g_autofree guint *order = g_new (guint, ds->n_images + 1);
+
+    for (guint i = 0; i < ds->n_images; i++)
+      order[i] = i;
+    for (guint i = ds->n_images; i > 1; i--)
+      {
+        guint j = (guint) g_rand_int_range (rand, 0, (gint32) i);
+        guint t = order[i - 1];
+
+        order[i - 1] = order[j];
+        order[j] = t;
+      }
+    for (guint i = 0; i < ds->n_images; i++)
+      image_fold[order[i]] = i % (guint) folds;
+  }
+
+  for (guint f = 0; f < folds && status == 0; f++)
+    {
+      g_autofree char *tmp = NULL;
+      g_autofree char *fold_model = NULL;
+
+      run.fold = mva_report_add_fold (report);
+      for (guint i = 0; i < ds->n_images; i++)
+        in_fold[i] = folds == 1 || image_fold[i] == f;
+      curves_reset (&run);
+
+      if (folds == 1)
+        {
+          curves_from_log (&run, model);
+          if (!evaluate_model (&run, model, ds, in_fold, &error))
+            status = 1;
+          continue;
+        }
+
+      tmp = g_dir_make_tmp ("mvaema-eval-XXXXXX", &error);
+      if (tmp == NULL)
+        {
+          status = 1;
+          break;
+        }
+      fold_model = g_build_filename (tmp, "model", NULL);
+      if (write_training_set (ds, in_fold, tmp, &error))
+        {
+          MvaTrainOptions opts;
+          gboolean cancelled = FALSE;
+
+          mva_train_options_init (&opts);
+          opts.data_dir = tmp;
+          opts.out_dir = fold_model;
+          opts.init_dir = model;
+          opts.config = config;
+          opts.epochs = (guint) epochs;
+          opts.steps = steps;
+          opts.seed = seed + f;
+          opts.threads = (guint) threads;
+          opts.batch = (guint) batch;
+          opts.vocab_size = (guint) vocab;
+          fprintf (stderr, "eval: fold %u/%" G_GUINT64_FORMAT ": training on the other folds\n",
+                   f + 1, folds);
+          if (!mva_trainer_run (&opts, on_train_progress, &run, cancellable, &cancelled, NULL,
+                                &error))
+            status = 1;
+          else if (cancelled)
+            {
+              g_set_error (&error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "interrupted");
+              status = 1;
+            }
+          mva_cli_progress_done ();
+          if (status == 0)
+            {
+              curves_to_report (&run);
+              if (!evaluate_model (&run, fold_model, ds, in_fold, &error))
+                status = 1;
+            }
+        }
+      else
+        status = 1;
+      {
+        g_autoptr(GError) rm_error = NULL;
+
+        if (!remove_tree (tmp, &rm_error))
+          fprintf (stderr, "mvaema-cli: eval: %s\n", rm_error->message);
+      }
+    }
+  g_array_unref (run.train_sum);
+  g_array_unref (run.train_n);
+  g_array_unref (run.val);
+
+  if (status != 0)
+    {
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        {
+          mva_cli_fail ("eval: interrupted");
+          return 130;
+        }
+      return mva_cli_fail ("eval: %s", error != NULL ? error->message : "failed");
+    }
+
+  if (report_dir != NULL && !mva_report_write (report, report_dir, &error))
+    return mva_cli_fail ("eval: %s", error->message);
+
+  root = mva_report_to_json (report);
+  if (json)
+    {
+      g_autoptr(JsonBuilder) b = json_builder_new ();
+      JsonObject *o = json_node_get_object (root);
+
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "folds");
+      json_builder_add_int_value (b, (gint64) folds);
+      json_builder_set_member_name (b, "report");
+      if (report_dir != NULL)
+        json_builder_add_string_value (b, report_dir);
+      else
+        json_builder_add_null_value (b);
+      json_builder_set_member_name (b, "wordnet");
+      json_builder_add_boolean_value (b, wordnet != NULL);
+      json_builder_set_member_name (b, "summary");
+      json_builder_add_value (b, json_node_copy (json_object_get_member (o, "summary")));
+      json_builder_end_object (b);
+      mva_cli_print_builder (b);
+    }
+  else
+    {
+      print_summary (json_object_get_object_member (json_node_get_object (root), "summary"),
+                     (guint) folds);
+      if (report_dir != NULL)
+        printf ("report: %s/report.html\n", report_dir);
+    }
+  return 0;
+}
