@@ -23,6 +23,8 @@ mva_preprocess_databar_rows (const MvaImage *image)
   guint64 rows;
 
   g_return_val_if_fail (image != NULL, 0);
+  if (image->databar_rows > 0)
+    return MIN (image->databar_rows, image->height);
   if (image->meta.databar_height_px <= 0 || image->full_height == 0)
     return 0;
   /* databar_height_px counts rows of the full-size image; scale to this one */
