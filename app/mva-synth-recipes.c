@@ -240,7 +240,7 @@ recipe_particles (MvaSynthScene *sc)
   const char *shape = PICK (shapes), *arr = PICK (arrs);
   double s = scale_of (sc);
   double d_nm = LOGU (15, 2000);
-  double d_px = U (14, 14 + 34 * s);
+  double d_px = U (16, 16 + 32 * s);
   double cv = U (0.04, 0.28);
   double ys = U (0.55, 0.9), yp = ys * U (1.4, 2.0);
   double coverage = g_str_equal (arr, "dense") ? U (0.3, 0.45) : U (0.05, 0.22);
@@ -385,10 +385,10 @@ recipe_porous (MvaSynthScene *sc)
   const char *variant = PICK (variants);
   double s = scale_of (sc);
   double d_nm = LOGU (8, 3000);
-  double d_px = U (14, 14 + 30 * s);
+  double d_px = U (18, 18 + 28 * s);
   double cv = g_str_equal (variant, "membrane") ? U (0.04, 0.1) : U (0.1, 0.3);
   double target_por = g_str_equal (variant, "foam") ? U (0.25, 0.5) : U (0.2, 0.45);
-  double wall = MAX (1.2, 0.08 * d_px);
+  double wall = MAX (1.0, 0.05 * d_px);
   double min_wall = g_str_equal (variant, "foam") ? 0.1 * d_px + 3 : 0.25 * d_px + 3;
   int target = (int) (target_por * sc->w * sc->h / (G_PI * d_px * d_px / 4));
   Placer pl;
@@ -411,7 +411,8 @@ recipe_porous (MvaSynthScene *sc)
   for (gsize i = 0; i < (gsize) sc->w * sc->h; i++)
     sc->yield[i] = (float) ys;
   target = CLAMP (target, 5, 5000);
-  placer_init (&pl, sc->w, sc->h, d_px * (1 + 3 * cv), target + 1);
+  placer_init (&pl, sc->w, sc->h, d_px * (1 + 3 * cv),
+               ordered ? (int) (4.0 * sc->w * sc->h / (d_px * d_px) + 100) : target + 1);
   if (ordered)
     {
       /* anodic-alumina-like: hexagonal lattice with small jitter */
@@ -508,7 +509,7 @@ recipe_fibres (MvaSynthScene *sc)
   double xs[600], ys[600];
   int n_beads = 0, n_web = 0;
   Stats st;
-  double yf = U (0.9, 1.2);
+  double yf = U (0.6, 0.85);
   g_autofree char *mean = NULL;
 
   n = CLAMP (n, 6, 300);
@@ -528,6 +529,7 @@ recipe_fibres (MvaSynthScene *sc)
       double theta = aligned ? main_dir + 0.15 * NORMAL () : U (0, G_PI);
       double x = U (0, sc->w), y = U (0, sc->h);
       double base = (i - n) * d_px * 6.0 / n;
+      float yv = (float) (yf * (0.3 + 0.7 * (i + 1) / n));
       int m, m2;
 
       /* walk both ways from a point inside the field */
@@ -537,17 +539,17 @@ recipe_fibres (MvaSynthScene *sc)
                             300, xs + 300, ys + 300);
       for (int k = 0; k + 1 < m; k++)
         _mva_synth_capsule (sc, xs[k], ys[k], xs[k + 1], ys[k + 1], d / 2, base, base, 0.9,
-                            (float) yf, 0.6f);
+                            yv, 0.6f);
       for (int k = 0; k + 1 < m2; k++)
         _mva_synth_capsule (sc, xs[300 + k], ys[300 + k], xs[301 + k], ys[301 + k], d / 2,
-                            base, base, 0.9, (float) yf, 0.6f);
+                            base, base, 0.9, yv, 0.6f);
       if (beads && CHANCE (0.5) && m > 4)
         {
           int k = 1 + _mva_synth_rng_int (&sc->rng, m - 2);
           double ang = atan2 (ys[k + 1] - ys[k], xs[k + 1] - xs[k]);
           double br = d * U (1.2, 2.2);
           _mva_synth_blob (sc, xs[k], ys[k], br * 1.8, br, ang, base, br * 0.9, 0.5, NULL,
-                           (float) yf, 0.6f);
+                           yv, 0.6f);
           n_beads++;
         }
       dn[i] = d * sc->pixel_nm;
@@ -561,7 +563,7 @@ recipe_fibres (MvaSynthScene *sc)
                                    0.06, 80, xs, ys);
           for (int k = 0; k + 1 < m; k++)
             _mva_synth_capsule (sc, xs[k], ys[k], xs[k + 1], ys[k + 1], MAX (0.8, d_px * 0.08),
-                                0, 0, 0.9, (float) yf, 0.6f);
+                                0, 0, 0.9, (float) (yf * 0.8), 0.6f);
         }
     }
   st = stats_of (dn, n);
@@ -911,7 +913,7 @@ recipe_films (MvaSynthScene *sc)
     g_autofree float *gap = g_new (float, npx);
     g_autofree float *tx = NULL, *ty = NULL, *tz = NULL;
     int ncell;
-    double groove = U (0.5, 2.0);
+    double groove = U (0.3, 1.2);
     gboolean cracked = g_str_equal (variant, "cracked");
     double cell = cracked ? grain_px * 0.5 : grain_px;
 
@@ -921,9 +923,9 @@ recipe_films (MvaSynthScene *sc)
     tz = g_new (float, ncell);
     for (int k = 0; k < ncell; k++)
       {
-        tx[k] = (float) U (-0.4, 0.4);
-        ty[k] = (float) U (-0.4, 0.4);
-        tz[k] = (float) U (0, grain_px * 0.3);
+        tx[k] = (float) U (-0.12, 0.12);
+        ty[k] = (float) U (-0.12, 0.12);
+        tz[k] = (float) U (0, grain_px * 0.15);
       }
     for (int y = 0; y < sc->h; y++)
       for (int x = 0; x < sc->w; x++)
@@ -931,8 +933,9 @@ recipe_films (MvaSynthScene *sc)
           gsize i = (gsize) y * sc->w + x;
           int k = id[i];
           double g = gap[i];
-          double z = cracked ? 0 : tz[k] + tx[k] * fmod (x, cell) + ty[k] * fmod (y, cell);
-          z -= groove * exp (-g * 0.8) * (cracked ? 0.3 : 1.0) * 3;
+          double z = cracked ? 0 : tz[k] + tx[k] * fmod (x, cell) + ty[k] * fmod (y, cell) +
+                                   sqrt (MIN (g, cell * 0.4)) * sqrt (cell) * 0.35;
+          z -= groove * exp (-g / (0.05 * cell + 0.5)) * (cracked ? 0.3 : 1.0) * 2;
           sc->height[i] = (float) z;
           sc->yield[i] = (float) (cracked ? 0.8 : 0.75 + 0.1 * ((k * 7919) % 13) / 13.0);
         }
@@ -943,10 +946,10 @@ recipe_films (MvaSynthScene *sc)
         for (int c = 0; c < n_cracks; c++)
           {
             int m = _mva_synth_walk (sc, U (0, sc->w), U (0, sc->h), U (0, 2 * G_PI), 3,
-                                     0.12, 400, xs, ys);
-            double wcr = U (1.2, 3.5) * MAX (1.0, s);
+                                     0.008, 600, xs, ys);
+            double wcr = U (2.0, 5.0) * MAX (0.6, s);
             for (int k = 0; k + 1 < m; k++)
-              _mva_synth_hole (sc, xs[k], ys[k], wcr, wcr, 0, grain_px * 0.8, 1.0, NULL, 0.6f);
+              _mva_synth_hole (sc, xs[k], ys[k], wcr, wcr, 0, grain_px * 0.8, 1.0, NULL, 0.35f);
           }
         sc->look.cavity = U (2.0, 3.5);
         sc->look.cavity_radius = 6;
@@ -1250,17 +1253,27 @@ recipe_powder (MvaSynthScene *sc)
         }
       else
         {
+          int lobes = 1 + _mva_synth_rng_int (&sc->rng, 4);
           int np = (int) (R * R / (prim_px * prim_px) * 2.5);
-          np = CLAMP (np, 8, 600);
+          double lx[5], ly[5], lr[5];
+          np = CLAMP (np, 8, 800);
+          for (int l = 0; l < lobes; l++)
+            {
+              lr[l] = l == 0 ? R * 0.75 : R * U (0.3, 0.6);
+              lx[l] = l == 0 ? cx : cx + U (-0.6, 0.6) * R;
+              ly[l] = l == 0 ? cy : cy + U (-0.6, 0.6) * R;
+            }
           for (int k = 0; k < np; k++)
             {
-              double rr = R * sqrt (U (0, 1)), ang = U (0, 2 * G_PI);
+              int l = _mva_synth_rng_int (&sc->rng, lobes);
+              double rr = lr[l] * sqrt (U (0, 1)), ang = U (0, 2 * G_PI);
               double pr = prim_px / 2 * U (0.6, 1.4);
               double rough[4];
-              double z = sqrt (MAX (0.0, R * R - rr * rr)) * 0.8;
+              double z = sqrt (MAX (0.0, lr[l] * lr[l] - rr * rr)) * 0.8;
               rough_coeffs (sc, 0.1, rough);
-              _mva_synth_blob (sc, cx + rr * cos (ang), cy + rr * sin (ang), pr, pr * U (0.7, 1.0),
-                               U (0, G_PI), z - pr, pr, 0.5, rough, (float) yp, 0.5f);
+              _mva_synth_blob (sc, lx[l] + rr * cos (ang), ly[l] + rr * sin (ang), pr,
+                               pr * U (0.7, 1.0), U (0, G_PI), z - pr, pr, 0.5, rough,
+                               (float) yp, 0.5f);
             }
           n_prim += np;
           sizes[a] = 2 * R * sc->pixel_nm;

@@ -299,7 +299,8 @@ _mva_synth_box (MvaSynthScene *sc,
       }
 }
 
-/* Cut a pit of the given depth; half depth at r(phi), wall width wall px. */
+/* Cut a pit of the given depth: full depth inside r(phi) (so the dark opening
+ * has the declared size), the wall rising over `wall` px outside it. */
 void
 _mva_synth_hole (MvaSynthScene *sc,
                  double cx, double cy, double a, double b, double angle,
@@ -326,7 +327,8 @@ _mva_synth_hole (MvaSynthScene *sc,
             rel /= 1.0 + rough[0] * cos (2 * phi + 1) + rough[1] * cos (3 * phi + 2) +
                    rough[2] * cos (4 * phi + 3) + rough[3] * cos (5 * phi + 4);
           }
-        t = (1.0 - rel) * rn / wall + 0.5;
+        /* full depth inside r, the wall rises over the next `wall` px */
+        t = (1.0 - rel) * rn / wall + 1.0;
         if (t <= 0)
           continue;
         t = MIN (t, 1.0);
