@@ -520,6 +520,16 @@ text_embed_backward (float *gemb, float *gpos, const float *dx0, const int32_t *
 }
 
 // --- decoder + LM loss ---------------------------------------------------------------------
+static void
+lm_lse_row (void *arg, int64_t r)
+{
+  struct mve_model *m = arg;
+  int V = m->cfg.vocab_size;
+  const float *z = m->lm_logits + r * V;
+  float mx = mve_max_row (z, V);
+  m->lm_lse[r] = mx + logf (mve_exp_row (NULL, z, V, mx, 1.0f));
+}
+
 float
 _mve_decoder_forward (struct mve_model *m)
 {
@@ -532,20 +542,10 @@ _mve_decoder_forward (struct mve_model *m)
   for (int64_t r = 0; r < Nlm; r++)
     memcpy (m->lm_h + r * C, m->dec.lnf + (int64_t) m->lm_pos[r] * C, sizeof (float) * C);
   mve_matmul_forward (m->lm_logits, m->lm_h, m->p.lm_w, m->p.lm_b, Nlm, C, V);
+  mve_parallel_for (m->threads, Nlm, lm_lse_row, m);
   double loss = 0.0;
   for (int64_t r = 0; r < Nlm; r++)
-    {
-      const float *z = m->lm_logits + r * V;
-      float mx = -INFINITY;
-      for (int v = 0; v < V; v++)
-        mx = z[v] > mx ? z[v] : mx;
-      double sum = 0.0;
-      for (int v = 0; v < V; v++)
-        sum += expf (z[v] - mx);
-      float lse = mx + (float) log (sum);
-      m->lm_lse[r] = lse;
-      loss += lse - z[m->lm_tgt[r]];
-    }
+    loss += m->lm_lse[r] - m->lm_logits[r * V + m->lm_tgt[r]];
   return Nlm > 0 ? (float) (loss / Nlm) : 0.0f;
 }
 
@@ -568,9 +568,7 @@ decoder_backward (struct mve_model *m, float scale)
         {
           const float *z = m->lm_logits + (r0 + r) * V;
           float *dz = m->s_dlogits + r * V;
-          float lse = m->lm_lse[r0 + r];
-          for (int v = 0; v < V; v++)
-            dz[v] = expf (z[v] - lse) * coef;
+          mve_exp_row (dz, z, V, m->lm_lse[r0 + r], coef);
           dz[m->lm_tgt[r0 + r]] -= coef;
         }
       mve_matmul_backward (dh + r0 * C, m->g.lm_w, m->g.lm_b, m->s_dlogits, m->lm_h + r0 * C,
