@@ -10,6 +10,9 @@
  * (when it differs from x), field_of_view_um, instrument, hv_kv, wd_mm,
  * magnification, detector, databar_height_px; or path and error.
  *
+ * A Gatan file holding only a spectrum is an error (not an image), but its
+ * instrument tags are still printed with it.
+ *
  * Sizes and metadata come from the header (mva_image_probe). The pixels are
  * decoded only to look for a data bar by image analysis and to check that the
  * data are complete, and only for images up to INFO_DECODE_MAX_PIXELS, so
@@ -19,7 +22,7 @@
 #include "config.h"
 
 #include "mva-cli.h"
-#include "mva-image.h"
+#include "mva-image-private.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -48,10 +51,11 @@ differs (double a, double b)
 }
 
 static void
-print_json (const char *path, const MvaImage *img, const char *error_message)
+print_json (const char *path, const MvaImage *img, const MvaImageMeta *meta_only,
+            const char *format_only, const char *error_message)
 {
   g_autoptr(JsonBuilder) b = json_builder_new ();
-  const MvaImageMeta *m = img ? &img->meta : NULL;
+  const MvaImageMeta *m = img ? &img->meta : meta_only;
 
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "path");
@@ -71,6 +75,11 @@ print_json (const char *path, const MvaImage *img, const char *error_message)
       json_builder_set_member_name (b, "format");
       json_builder_add_string_value (b, img->format);
     }
+  else if (format_only != NULL)
+    {
+      json_builder_set_member_name (b, "format");
+      json_builder_add_string_value (b, format_only);
+    }
   if (m != NULL)
     {
       if (isfinite (m->pixel_size_nm))
@@ -82,7 +91,7 @@ print_json (const char *path, const MvaImage *img, const char *error_message)
               json_builder_set_member_name (b, "pixel_size_y_nm");
               json_builder_add_double_value (b, m->pixel_size_y_nm);
             }
-          if (img->full_width > 0)
+          if (img != NULL && img->full_width > 0)
             {
               json_builder_set_member_name (b, "field_of_view_um");
               json_builder_add_double_value (b, m->pixel_size_nm * img->full_width / 1000.0);
@@ -134,21 +143,17 @@ print_json (const char *path, const MvaImage *img, const char *error_message)
 }
 
 static void
-print_text (const char *path, const MvaImage *img)
+print_meta_text (const MvaImageMeta *m, guint width)
 {
-  const MvaImageMeta *m = &img->meta;
-
-  printf ("%s: %u x %u, %u channel%s, %u-bit %s, %s\n", path, img->full_width,
-          img->full_height, img->channels, img->channels == 1 ? "" : "s", img->bit_depth,
-          sample_format_name (img->sample_format), img->format);
   if (isfinite (m->pixel_size_nm))
     {
       printf ("  pixel size: %g nm", m->pixel_size_nm);
       if (differs (m->pixel_size_nm, m->pixel_size_y_nm))
         printf (" x %g nm", m->pixel_size_y_nm);
-      printf (" (from %s); field of view %g um\n",
-              m->vendor_format ? m->vendor_format : "metadata",
-              m->pixel_size_nm * img->full_width / 1000.0);
+      printf (" (from %s)", m->vendor_format ? m->vendor_format : "metadata");
+      if (width > 0)
+        printf ("; field of view %g um", m->pixel_size_nm * width / 1000.0);
+      printf ("\n");
     }
   else
     printf ("  pixel size: unknown (the file does not say)\n");
@@ -164,6 +169,15 @@ print_text (const char *path, const MvaImage *img)
     printf ("  detector: %s\n", m->detector);
   if (m->databar_height_px > 0)
     printf ("  data bar: bottom %d rows\n", m->databar_height_px);
+}
+
+static void
+print_text (const char *path, const MvaImage *img)
+{
+  printf ("%s: %u x %u, %u channel%s, %u-bit %s, %s\n", path, img->full_width,
+          img->full_height, img->channels, img->channels == 1 ? "" : "s", img->bit_depth,
+          sample_format_name (img->sample_format), img->format);
+  print_meta_text (&img->meta, img->full_width);
 }
 
 int
@@ -198,14 +212,28 @@ mva_cli_info (int argc, char **argv)
         }
       if (img == NULL)
         {
+          /* A DM spectrum is not an image, but its tags still tell. */
+          MvaImageMeta meta;
+          g_autofree char *format = NULL;
+          gboolean have_meta = FALSE;
+
+          _mva_image_meta_init (&meta);
+          if (g_error_matches (error, MVA_IMAGE_ERROR, MVA_IMAGE_ERROR_UNSUPPORTED))
+            have_meta = _mva_dm_read_meta (path, &meta, &format);
           failures++;
           if (json)
-            print_json (path, NULL, error->message);
+            print_json (path, NULL, have_meta ? &meta : NULL, format, error->message);
+          else if (have_meta)
+            {
+              printf ("%s: %s file without an image\n", path, format);
+              print_meta_text (&meta, 0);
+            }
           mva_cli_fail ("info: %s", error->message);
+          _mva_image_meta_clear (&meta);
           continue;
         }
       if (json)
-        print_json (path, img, NULL);
+        print_json (path, img, NULL, NULL, NULL);
       else
         print_text (path, img);
     }

@@ -766,3 +766,26 @@ out:
   _mva_row_sink_clear (&sink);
   return ok ? g_steal_pointer (&image) : NULL;
 }
+
+gboolean
+_mva_dm_read_meta (const char   *path,
+                   MvaImageMeta *meta,
+                   char        **format)
+{
+  g_autoptr(GMappedFile) map = g_mapped_file_new (path, FALSE, NULL);
+  MvaDmInfo info;
+  gboolean ok;
+
+  if (map == NULL)
+    return FALSE;
+  ok = _mva_dm_parse ((const guint8 *) g_mapped_file_get_contents (map),
+                      g_mapped_file_get_length (map), &info, NULL);
+  if (ok && info.found)
+    {
+      *meta = info.meta;
+      _mva_image_meta_init (&info.meta);
+      *format = g_strdup (info.version == 4 ? "DM4" : "DM3");
+    }
+  _mva_dm_info_clear (&info);
+  return ok && info.found;
+}

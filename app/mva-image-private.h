@@ -132,6 +132,11 @@ gboolean  _mva_dm_parse              (const guint8 *data,
                                       MvaDmInfo    *info,
                                       GError      **error);
 void      _mva_dm_info_clear         (MvaDmInfo *info);
+/* Instrument metadata of a DM file even when it holds no image (a
+ * spectrum); format gets "DM3"/"DM4". FALSE when it is not a readable DM file. */
+gboolean  _mva_dm_read_meta          (const char   *path,
+                                      MvaImageMeta *meta,
+                                      char        **format);
 
 /* Rows of the instrument's info strip at the bottom of an 8-bit gray image,
  * found by image analysis; 0 when there is none. */

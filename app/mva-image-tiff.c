@@ -254,6 +254,14 @@ convert_row (const Layout *l, MvaImage *image, guint8 *const *planes, void *out)
   gboolean contig = l->planar == PLANARCONFIG_CONTIG;
   double maxval = l->bps < 8 ? (double) ((1u << l->bps) - 1) : 0.0;
 
+  /* Same layout in the file and in memory: copy. */
+  if (contig && l->bps == image->bit_depth && l->bps >= 8 && l->spp == ch && !l->invert
+      && l->photometric != PHOTOMETRIC_PALETTE)
+    {
+      memcpy (out, planes[0], (gsize) l->width * ch * (l->bps / 8));
+      return;
+    }
+
   for (guint x = 0; x < l->width; x++)
     {
       if (l->photometric == PHOTOMETRIC_PALETTE)
@@ -685,7 +693,8 @@ _mva_image_load_tiff (const char *path,
   TIFFOpenOptionsSetErrorHandlerExtR (opts, on_tiff_error, &msg);
   TIFFOpenOptionsSetWarningHandlerExtR (opts, on_tiff_warning, NULL);
   TIFFOpenOptionsSetMaxSingleMemAlloc (opts, 256 << 20);
-  tif = TIFFOpenExt (path, "r", opts);
+  /* "m": read(), not mmap, so a preview of a huge file stays small in memory. */
+  tif = TIFFOpenExt (path, "rm", opts);
   TIFFOpenOptionsFree (opts);
   if (tif == NULL)
     {

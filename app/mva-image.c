@@ -290,14 +290,43 @@ _mva_row_sink_push (MvaRowSink *sink,
       sink->out_row++;
       return;
     }
-  for (guint x = 0; x < sink->in_width; x++)
-    {
-      guint ox = x / sink->factor;
+#define ACCUMULATE(T)                                                     \
+  do                                                                      \
+    {                                                                     \
+      const T *r = row;                                                   \
+      gsize i = 0;                                                        \
+      for (guint ox = 0; ox < img->width; ox++)                           \
+        {                                                                 \
+          guint cols = MIN (sink->factor, sink->in_width - ox * sink->factor); \
+          double *a = sink->acc + (gsize) ox * ch;                        \
+          for (guint k = 0; k < cols; k++)                                \
+            for (guint c = 0; c < ch; c++)                                \
+              a[c] += r[i++];                                             \
+        }                                                                 \
+    }                                                                     \
+  while (0)
 
-      for (guint c = 0; c < img->channels; c++)
-        sink->acc[(gsize) ox * img->channels + c] +=
-          sample_get (row, (gsize) x * img->channels + c, img->bit_depth, img->sample_format);
-    }
+  {
+    guint ch = img->channels;
+
+    /* Tight loops for the common integer types; float checks for NaN/Inf. */
+    if (img->sample_format == MVA_SAMPLE_UINT && img->bit_depth == 8)
+      ACCUMULATE (guint8);
+    else if (img->sample_format == MVA_SAMPLE_UINT && img->bit_depth == 16)
+      ACCUMULATE (guint16);
+    else if (img->sample_format == MVA_SAMPLE_INT && img->bit_depth == 16)
+      ACCUMULATE (gint16);
+    else
+      for (guint x = 0; x < sink->in_width; x++)
+        {
+          guint ox = x / sink->factor;
+
+          for (guint c = 0; c < ch; c++)
+            sink->acc[(gsize) ox * ch + c] +=
+              sample_get (row, (gsize) x * ch + c, img->bit_depth, img->sample_format);
+        }
+  }
+#undef ACCUMULATE
   sink->rows_in_acc++;
   if (sink->rows_in_acc == sink->factor || sink->in_row == sink->in_height)
     sink_flush (sink);
