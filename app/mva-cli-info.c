@@ -13,9 +13,10 @@
  * A Gatan file holding only a spectrum is an error (not an image), but its
  * instrument tags are still printed with it.
  *
- * Sizes and metadata come from the header (mva_image_probe). The pixels are
- * decoded only to look for a data bar by image analysis and to check that the
- * data are complete, and only for images up to INFO_DECODE_MAX_PIXELS, so
+ * Sizes and metadata come from the header (mva_image_probe). Images up to
+ * INFO_DECODE_MAX_PIXELS are decoded to look for a data bar by image analysis
+ * and to check that the data are complete; larger ones only as a preview,
+ * and only when the vendor's metadata does not give the data-bar height, so
  * info stays fast on huge files. Exit status 1 when any file failed.
  */
 #define G_LOG_DOMAIN "mva-cli"
@@ -27,7 +28,11 @@
 #include <math.h>
 #include <stdio.h>
 
-#define INFO_DECODE_MAX_PIXELS (64u << 20)
+/* Up to this size the pixels are decoded in full (which also proves the data
+ * complete); above it only a preview is decoded, and only when the vendor's
+ * metadata does not already give the data-bar height. */
+#define INFO_DECODE_MAX_PIXELS (16u << 20)
+#define INFO_PREVIEW_SIDE      2048
 
 static const char *
 sample_format_name (MvaSampleFormat f)
@@ -203,12 +208,18 @@ mva_cli_info (int argc, char **argv)
       g_autoptr(GError) error = NULL;
       g_autoptr(MvaImage) img = mva_image_probe (path, &error);
 
-      if (img != NULL && (guint64) img->full_width * img->full_height <= INFO_DECODE_MAX_PIXELS)
+      if (img != NULL)
         {
-          g_autoptr(MvaImage) full = mva_image_load (path, 0, &error);
+          gboolean small = (guint64) img->full_width * img->full_height <= INFO_DECODE_MAX_PIXELS;
 
-          g_clear_pointer (&img, mva_image_free);
-          img = g_steal_pointer (&full);
+          if (small || img->meta.databar_height_px <= 0)
+            {
+              g_autoptr(MvaImage) decoded = mva_image_load (path, small ? 0 : INFO_PREVIEW_SIDE,
+                                                           &error);
+
+              g_clear_pointer (&img, mva_image_free);
+              img = g_steal_pointer (&decoded);
+            }
         }
       if (img == NULL)
         {

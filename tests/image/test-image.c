@@ -653,6 +653,37 @@ test_png_16bit (void)
 }
 
 static void
+test_png_jpeg_previews (void)
+{
+  g_autofree char *png = tmp_path ("big.png");
+  g_autofree char *jpg = tmp_path ("big.jpg");
+  g_autofree char *cmd2 = NULL;
+  int status = -1;
+  g_autofree char *cmd = g_strdup_printf ("convert -size 3000x2000 gradient:white-black '%s'", png);
+  cmd2 = g_strdup_printf ("convert -size 3000x2000 gradient:white-black -quality 90 '%s'", jpg);
+  if (!g_spawn_command_line_sync (cmd, NULL, NULL, &status, NULL) || status != 0
+      || !g_spawn_command_line_sync (cmd2, NULL, NULL, &status, NULL) || status != 0)
+    {
+      g_test_skip ("ImageMagick convert not available");
+      return;
+    }
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autoptr(MvaImage) img = load_ok (i == 0 ? png : jpg, 300);
+      g_autofree guint8 *d = mva_image_to_gray8 (img);
+
+      g_assert_cmpuint (img->full_width, ==, 3000);
+      g_assert_cmpuint (img->full_height, ==, 2000);
+      g_assert_cmpuint (MAX (img->width, img->height), <=, 300);
+      g_assert_cmpuint (MAX (img->width, img->height), >=, 150);
+      g_assert_cmpfloat_with_epsilon ((double) img->width / img->height, 1.5, 0.02);
+      /* white at the top, black at the bottom */
+      g_assert_cmpuint (d[img->width / 2], >, 240);
+      g_assert_cmpuint (d[(gsize) (img->height - 1) * img->width + img->width / 2], <, 15);
+    }
+}
+
+static void
 test_huge_header (void)
 {
   g_autoptr(GBytes) bytes = test_png_header (100000, 100000, 8, 0);
@@ -1030,6 +1061,7 @@ main (int argc, char **argv)
   g_test_add_func ("/Mva/Image/bad-files", test_bad_files);
   g_test_add_func ("/Mva/Image/png-16bit", test_png_16bit);
   g_test_add_func ("/Mva/Image/huge-header", test_huge_header);
+  g_test_add_func ("/Mva/Image/png-jpeg-previews", test_png_jpeg_previews);
   g_test_add_func ("/Mva/Image/preview-box-filter", test_preview_box_filter);
   g_test_add_func ("/Mva/Image/huge-preview", test_huge_preview);
   g_test_add_func ("/Mva/Image/databar", test_databar_detect);
