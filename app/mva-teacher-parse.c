@@ -235,9 +235,14 @@ clean_text (const char *text)
   const char *p = text;
   gboolean space = FALSE;
 
-  while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '>' || *p == '-' || *p == '*' ||
+  /* control characters (tabs, form feeds, ...) count as blanks */
+  while ((guchar) *p <= ' ' || *p == 0x7f || *p == '>' || *p == '-' || *p == '*' ||
          *p == '_' || *p == ':')
-    p++;
+    {
+      if (*p == '\0')
+        break;
+      p++;
+    }
   for (; *p != '\0'; p++)
     {
       if (*p == '*' || *p == '`' || (*p == '_' && p[1] == '_'))
@@ -246,7 +251,7 @@ clean_text (const char *text)
             p++;
           continue;
         }
-      if (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+      if ((guchar) *p <= ' ' || *p == 0x7f)
         {
           space = TRUE;
           continue;
@@ -256,7 +261,8 @@ clean_text (const char *text)
       space = FALSE;
       g_string_append_c (s, *p);
     }
-  while (s->len > 0 && (s->str[s->len - 1] == '_' || s->str[s->len - 1] == ':'))
+  while (s->len > 0 && (s->str[s->len - 1] == '_' || s->str[s->len - 1] == ':' ||
+                        s->str[s->len - 1] == ' '))
     g_string_truncate (s, s->len - 1);
   return g_string_free (s, FALSE);
 }
