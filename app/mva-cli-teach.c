@@ -22,12 +22,6 @@
 #include "mva-store.h"
 #include "mva-teacher.h"
 
-typedef struct
-{
-  gboolean json;
-  guint64  last_progress_us;
-} TeachUi;
-
 static gint
 compare_micrograph_id (gconstpointer a,
                        gconstpointer b)
@@ -98,62 +92,15 @@ select_micrographs (MvaStore    *store,
   return g_steal_pointer (&list);
 }
 
-/* Keep the first `limit` micrographs that still have a family to ask. */
-static gboolean
-apply_limit (MvaStore   *store,
-             GPtrArray  *list,
-             guint       family_mask,
-             const char *model,
-             guint       limit,
-             GError    **error)
-{
-  guint kept = 0;
-
-  if (limit == 0)
-    return TRUE;
-  for (guint i = 0; i < list->len; )
-    {
-      MvaMicrograph *m = g_ptr_array_index (list, i);
-      gboolean pending = FALSE;
-
-      for (guint f = 1; f <= MVA_TEACHER_N_FAMILIES && !pending && kept < limit; f++)
-        {
-          g_autoptr(GError) local = NULL;
-
-          if (!(family_mask & (1u << f)))
-            continue;
-          if (!mva_store_teacher_request_done (store, m->id, (int) f, model, &local))
-            {
-              if (local != NULL)
-                {
-                  g_propagate_error (error, g_steal_pointer (&local));
-                  return FALSE;
-                }
-              pending = TRUE;
-            }
-        }
-      if (pending)
-        {
-          kept++;
-          i++;
-        }
-      else
-        g_ptr_array_remove_index (list, i);
-    }
-  return TRUE;
-}
-
 static int
-dry_run (MvaStore               *store,
-         const MvaTeacherConfig *config,
-         GPtrArray              *list,
-         guint                   family_mask,
+dry_run (const MvaTeacherConfig *config,
+         const MvaTeacherPlan   *plan,
          gboolean                json)
 {
-  g_autofree char *host = mva_teacher_endpoint_host (config->endpoint, NULL);
-  g_autofree char *url = mva_teacher_request_url (config->endpoint);
+  const char *host = plan->host;
+  const char *url = plan->url;
   gint64 est_prompt = 0, est_completion = 0;
-  guint64 n = 0, skipped = 0, unreadable = 0;
+  guint64 n = 0, skipped = plan->n_skipped, unreadable = 0;
 
   if (!json)
     {
@@ -165,27 +112,20 @@ dry_run (MvaStore               *store,
               host, url, config->model, config->temperature, config->top_p,
               config->max_tokens, config->max_side, mva_teacher_system_prompt ());
     }
-  for (guint i = 0; i < list->len; i++)
+  for (guint i = 0; i < plan->micrographs->len; i++)
     {
-      MvaMicrograph *m = g_ptr_array_index (list, i);
+      MvaMicrograph *m = g_ptr_array_index (plan->micrographs, i);
+      guint pending = g_array_index (plan->family_masks, guint, i);
       g_autoptr(MvaTeacherImage) img = NULL;
       g_autoptr(GError) error = NULL;
 
       for (guint f = 1; f <= MVA_TEACHER_N_FAMILIES; f++)
         {
-          g_autoptr(GError) local = NULL;
           g_autofree char *prompt = NULL;
           gint64 est;
 
-          if (!(family_mask & (1u << f)))
+          if (!(pending & (1u << f)))
             continue;
-          if (mva_store_teacher_request_done (store, m->id, (int) f, config->model, &local))
-            {
-              skipped++;
-              continue;
-            }
-          if (local != NULL)
-            return mva_cli_fail ("teach: %s", local->message);
           if (img == NULL && error == NULL)
             {
               if (m->path == NULL)
@@ -316,10 +256,8 @@ static void
 on_progress (const MvaTeacherStats *s,
              gpointer               user_data)
 {
-  TeachUi *ui = user_data;
   guint64 done = s->skipped + s->ok + s->failed + s->not_sent;
 
-  ui->last_progress_us = (guint64) g_get_monotonic_time ();
   mva_cli_progress ("teach: %" G_GUINT64_FORMAT " requests done (ok %" G_GUINT64_FORMAT
                     ", failed %" G_GUINT64_FORMAT ", skipped %" G_GUINT64_FORMAT
                     "), %" G_GUINT64_FORMAT " pairs, %" G_GINT64_FORMAT " tokens; %s family %u",
@@ -377,10 +315,10 @@ mva_cli_teach (int    argc,
   g_autoptr(GError) error = NULL;
   g_autoptr(MvaStore) store = NULL;
   g_autoptr(GPtrArray) list = NULL;
+  g_autoptr(MvaTeacherPlan) plan = NULL;
   g_autofree char *api_key = NULL;
   g_autofree char *host = NULL;
   MvaTeacherStats stats;
-  TeachUi ui = { 0 };
   guint family_mask = MVA_TEACHER_ALL_FAMILIES;
   gboolean ok;
 
@@ -455,17 +393,30 @@ mva_cli_teach (int    argc,
   list = select_micrographs (store, images, &error);
   if (list == NULL)
     return mva_cli_fail ("teach: %s", error->message);
-  if (!apply_limit (store, list, family_mask, config->model, (guint) limit, &error))
+  plan = mva_teacher_plan_new (store, config, list, family_mask, &error);
+  if (plan == NULL)
     return mva_cli_fail ("teach: %s", error->message);
+  if (limit > 0 && plan->micrographs->len > (guint) limit)
+    {
+      /* --limit N: the first N micrographs that still need answers */
+      g_ptr_array_set_size (plan->micrographs, (guint) limit);
+      g_array_set_size (plan->family_masks, (guint) limit);
+    }
 
   if (dry)
-    return dry_run (store, config, list, family_mask, json);
+    return dry_run (config, plan, json);
 
   api_key = mva_teacher_config_dup_api_key (config);
-  ui.json = json;
-  ok = mva_teacher_run (store, config, api_key, list, family_mask, mva_cli_cancellable (),
-                        on_progress, &ui, &stats, &error);
+  if (api_key == NULL && !json)
+    fprintf (stderr, "teach: no API key (MVAEMA_TEACHER_API_KEY or the keyring): requests go "
+             "without an Authorization header\n");
+  ok = mva_teacher_run (store, config, api_key, plan->micrographs, family_mask,
+                        mva_cli_cancellable (), on_progress, NULL, &stats, &error);
   mva_cli_progress_done ();
+  /* count what was answered before over every selected micrograph, including
+   * those the plan left out because nothing was left to ask */
+  stats.requests_total = plan->n_skipped + stats.requests_total - stats.skipped;
+  stats.skipped = plan->n_skipped;
   if (json)
     {
       g_autoptr(JsonBuilder) b = json_builder_new ();

@@ -229,6 +229,87 @@ mva_teacher_estimate_prompt_tokens (guint       family,
          85 + 170 * tiles;
 }
 
+// --- plan --------------------------------------------------------------------
+
+void
+mva_teacher_plan_free (MvaTeacherPlan *plan)
+{
+  if (plan == NULL)
+    return;
+  g_free (plan->host);
+  g_free (plan->url);
+  g_clear_pointer (&plan->micrographs, g_ptr_array_unref);
+  g_clear_pointer (&plan->family_masks, g_array_unref);
+  g_free (plan);
+}
+
+MvaTeacherPlan *
+mva_teacher_plan_new (MvaStore               *store,
+                      const MvaTeacherConfig *config,
+                      GPtrArray              *micrographs,
+                      guint                   family_mask,
+                      GError                **error)
+{
+  g_autoptr(MvaTeacherPlan) plan = NULL;
+
+  g_return_val_if_fail (store != NULL && config != NULL && micrographs != NULL, NULL);
+
+  if (!mva_teacher_config_validate (config, error))
+    return NULL;
+  plan = g_new0 (MvaTeacherPlan, 1);
+  plan->host = mva_teacher_endpoint_host (config->endpoint, NULL);
+  plan->url = mva_teacher_request_url (config->endpoint);
+  plan->micrographs = g_ptr_array_new_with_free_func ((GDestroyNotify) mva_micrograph_free);
+  plan->family_masks = g_array_new (FALSE, FALSE, sizeof (guint));
+  family_mask &= MVA_TEACHER_ALL_FAMILIES;
+  for (guint i = 0; i < micrographs->len; i++)
+    {
+      const MvaMicrograph *m = g_ptr_array_index (micrographs, i);
+      double s = 1.0;
+      guint pending = 0;
+
+      for (guint f = 1; f <= MVA_TEACHER_N_FAMILIES; f++)
+        {
+          GError *local = NULL;
+
+          if (!(family_mask & (1u << f)))
+            continue;
+          if (mva_store_teacher_request_done (store, m->id, (int) f, config->model, &local))
+            plan->n_skipped++;
+          else if (local != NULL)
+            {
+              g_propagate_error (error, local);
+              return NULL;
+            }
+          else
+            pending |= 1u << f;
+        }
+      if (pending == 0)
+        continue;
+      if (MAX (m->width, m->height) > config->max_side)
+        s = (double) config->max_side / MAX (m->width, m->height);
+      for (guint f = 1; f <= MVA_TEACHER_N_FAMILIES; f++)
+        if (pending & (1u << f))
+          {
+            plan->n_requests++;
+            plan->estimated_prompt_tokens +=
+              mva_teacher_estimate_prompt_tokens (f, m->category, (guint) (m->width * s),
+                                                  (guint) (m->height * s));
+            plan->max_completion_tokens += config->max_tokens;
+          }
+      {
+        /* a copy of our own, read back from the store */
+        MvaMicrograph *copy = mva_store_get_micrograph (store, m->id, error);
+
+        if (copy == NULL)
+          return NULL;
+        g_ptr_array_add (plan->micrographs, copy);
+      }
+      g_array_append_val (plan->family_masks, pending);
+    }
+  return g_steal_pointer (&plan);
+}
+
 // --- a run -------------------------------------------------------------------
 
 typedef struct

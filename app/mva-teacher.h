@@ -83,6 +83,29 @@ gint64           mva_teacher_estimate_prompt_tokens (guint       family,
 /* "<endpoint>/chat/completions" without a doubled slash. */
 char            *mva_teacher_request_url    (const char *endpoint);
 
+/* What a run would send, for the confirmation the GUI shows before the first
+ * request ("which host will receive which images"). Quick: reads the store
+ * and the recorded image sizes only, loads no image. */
+typedef struct
+{
+  char      *host;                   /* host[:port] that would receive the images */
+  char      *url;                    /* POST target */
+  GPtrArray *micrographs;            /* MvaMicrograph* with families left to ask (owned) */
+  GArray    *family_masks;           /* guint per micrograph: bit f = family f to ask */
+  guint64    n_requests;             /* requests that would be sent */
+  guint64    n_skipped;              /* already answered by this model */
+  gint64     estimated_prompt_tokens;/* from recorded sizes scaled to max_side */
+  gint64     max_completion_tokens;  /* n_requests * max_tokens */
+} MvaTeacherPlan;
+
+/* config must validate (enabled, endpoint, model). micrographs: MvaMicrograph*. */
+MvaTeacherPlan  *mva_teacher_plan_new       (MvaStore               *store,
+                                             const MvaTeacherConfig *config,
+                                             GPtrArray              *micrographs,
+                                             guint                   family_mask,
+                                             GError                **error);
+void             mva_teacher_plan_free      (MvaTeacherPlan *plan);
+
 typedef struct
 {
   guint64  requests_total;    /* (micrograph, family) requests selected */
@@ -122,5 +145,6 @@ gboolean         mva_teacher_run            (MvaStore               *store,
                                              GError                **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MvaTeacherImage, mva_teacher_image_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (MvaTeacherPlan, mva_teacher_plan_free)
 
 G_END_DECLS

@@ -349,7 +349,8 @@ def case_malformed(env):
 
 
 def case_truncated(env):
-    failure_case(env, "truncated", "truncated reply body", extra=("--retries", "1"), attempts=2)
+    failure_case(env, "truncated", "truncated reply body",
+                 extra=("--retries", "1", "--concurrency", "6"), attempts=2)
 
 
 def case_hang(env):
