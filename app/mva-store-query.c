@@ -643,9 +643,7 @@ mva_store_list_micrographs (MvaStore                  *store,
 
   g_return_val_if_fail (store != NULL, NULL);
   sql = g_strdup_printf ("SELECT " MICROGRAPH_COLS " FROM micrographs m WHERE %s "
-                         "ORDER BY m.id DESC LIMIT %d OFFSET %u", where,
-                         filter != NULL && filter->limit > 0 ? (int) filter->limit : -1,
-                         filter != NULL ? filter->offset : 0);
+                         "ORDER BY m.id DESC LIMIT ?3 OFFSET ?4", where);
   conn = _mva_store_reader_acquire (store, error);
   if (conn == NULL)
     return NULL;
@@ -653,6 +651,8 @@ mva_store_list_micrographs (MvaStore                  *store,
   if (stmt != NULL)
     {
       bind_micrograph_filter (stmt, filter);
+      sqlite3_bind_int64 (stmt, 3, filter != NULL && filter->limit > 0 ? (gint64) filter->limit : -1);
+      sqlite3_bind_int64 (stmt, 4, filter != NULL ? (gint64) filter->offset : 0);
       while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
         g_ptr_array_add (out, micrograph_from_row (stmt));
       if (rc != SQLITE_DONE)
@@ -880,9 +880,11 @@ out:
   "q.review_state, q.category, m.path, m.sha256, "                                         \
   "r.corrected_text, r.reviewer, r.reviewed_at, q.extra_json"
 #define QA_BLOB_COLS ", q.tokens, q.attention"
-#define QA_FROM                                                                           \
-  " FROM qa_pairs q JOIN micrographs m ON m.id = q.micrograph_id "                        \
-  "LEFT JOIN reviews r ON r.id = (SELECT max(r2.id) FROM reviews r2 WHERE r2.qa_id = q.id)"
+#define QA_JOINS                                                                          \
+  " JOIN micrographs m ON m.id = q.micrograph_id "                                         \
+  "LEFT JOIN reviews r ON r.qa_id = q.id AND "                                              \
+  "  r.id = (SELECT max(r2.id) FROM reviews r2 WHERE r2.qa_id = q.id)"
+#define QA_FROM " FROM qa_pairs q" QA_JOINS
 
 static MvaQaPair *
 qa_from_row (sqlite3_stmt *stmt, gboolean with_blobs)
@@ -960,15 +962,21 @@ mva_store_delete_qa (MvaStore *store, gint64 id, GError **error)
                        "question/answer pair", error);
 }
 
+/* WHERE clause of a pair filter; state >= 0 replaces the review mask by
+ * "review_state = state". Parameters: ?1 category, ?2 micrograph, ?3 family,
+ * ?4 model version. */
 static char *
-qa_where (const MvaQaFilter *f)
+qa_where_state (const MvaQaFilter *f, int state)
 {
   GString *where = g_string_new ("1");
 
   if (f == NULL)
     return g_string_free (where, FALSE);
   append_category (where, "q.category", f->category, 1);
-  append_mask (where, "q.review_state", f->review_mask, 4);
+  if (state >= 0)
+    g_string_append_printf (where, " AND q.review_state = %d", state);
+  else
+    append_mask (where, "q.review_state", f->review_mask, 4);
   if ((f->source_mask & 0xf) != 0)
     {
       gboolean first = TRUE;
@@ -989,6 +997,12 @@ qa_where (const MvaQaFilter *f)
   if (f->model_version_id > 0)
     g_string_append (where, " AND q.model_version_id = ?4");
   return g_string_free (where, FALSE);
+}
+
+static char *
+qa_where (const MvaQaFilter *f)
+{
+  return qa_where_state (f, -1);
 }
 
 static void
@@ -1015,23 +1029,54 @@ mva_store_list_qa (MvaStore *store, const MvaQaFilter *filter, GError **error)
   g_autofree char *where = qa_where (filter);
   g_autofree char *sql = NULL;
   gboolean blobs = filter != NULL && filter->with_blobs;
+  const char *order;
   MvaStoreConn *conn;
   sqlite3_stmt *stmt;
   int rc = SQLITE_DONE;
 
   g_return_val_if_fail (store != NULL, NULL);
-  sql = g_strdup_printf ("SELECT " QA_COLS "%s" QA_FROM " WHERE %s ORDER BY q.id %s "
-                         "LIMIT %d OFFSET %u", blobs ? QA_BLOB_COLS : "", where,
-                         filter != NULL && filter->oldest_first ? "ASC" : "DESC",
-                         filter != NULL && filter->limit > 0 ? (int) filter->limit : -1,
-                         filter != NULL ? filter->offset : 0);
+  order = filter != NULL && filter->oldest_first ? "ASC" : "DESC";
+  if (filter != NULL && filter->limit > 0 && filter->micrograph_id <= 0 &&
+      (filter->category != NULL || (filter->review_mask & 0xf) != 0))
+    {
+      /* A page by category and/or review states: one index range per state
+       * (category, review_state, id), each read only as far as the page
+       * needs, merged by id. A plain IN over the states would sort every
+       * matching pair before cutting the page. */
+      GString *inner = g_string_new (NULL);
+      guint states = (filter->review_mask & 0xf) ? (filter->review_mask & 0xf) : 0xf;
+
+      for (int st = 0; st < 4; st++)
+        if (states & (1u << st))
+          {
+            g_autofree char *w = qa_where_state (filter, st);
+            g_string_append_printf (inner, "%sSELECT id FROM (SELECT q.id FROM qa_pairs q "
+                                    "WHERE %s ORDER BY q.id %s LIMIT ?7)",
+                                    inner->len > 0 ? " UNION ALL " : "", w, order);
+          }
+      sql = g_strdup_printf ("SELECT " QA_COLS "%s FROM (SELECT id FROM (%s) ORDER BY id %s "
+                             "LIMIT ?5 OFFSET ?6) p JOIN qa_pairs q ON q.id = p.id" QA_JOINS
+                             " ORDER BY q.id %s", blobs ? QA_BLOB_COLS : "", inner->str, order,
+                             order);
+      g_string_free (inner, TRUE);
+    }
+  else
+    sql = g_strdup_printf ("SELECT " QA_COLS "%s" QA_FROM " WHERE %s ORDER BY q.id %s "
+                           "LIMIT ?5 OFFSET ?6", blobs ? QA_BLOB_COLS : "", where, order);
   conn = _mva_store_reader_acquire (store, error);
   if (conn == NULL)
     return NULL;
   stmt = _mva_store_prepare (store, conn, sql, error);
   if (stmt != NULL)
     {
+      gint64 limit = filter != NULL && filter->limit > 0 ? (gint64) filter->limit : -1;
+      gint64 offset = filter != NULL ? (gint64) filter->offset : 0;
+
       bind_qa_filter (stmt, (gpointer) filter);
+      sqlite3_bind_int64 (stmt, 5, limit);
+      sqlite3_bind_int64 (stmt, 6, offset);
+      if (sqlite3_bind_parameter_index (stmt, "?7") > 0)
+        sqlite3_bind_int64 (stmt, 7, offset + limit);
       while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
         g_ptr_array_add (out, qa_from_row (stmt, blobs));
       if (rc != SQLITE_DONE)

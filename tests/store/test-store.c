@@ -417,6 +417,73 @@ test_qa_reviews (void)
   g_assert_error (error, MVA_STORE_ERROR, MVA_STORE_ERROR_NOT_FOUND);
 }
 
+/* Pages (the per-state index merge) agree with slices of the full list. */
+static void
+test_pages (void)
+{
+  g_autofree char *path = tmp_path ("pages.db");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(MvaStore) store = NULL;
+  g_autoptr(GRand) rand = g_rand_new_with_seed (3);
+  const char *cats[] = { "tips", "films", NULL };
+  const guint masks[] = { 0, MVA_REVIEW_MASK_REVIEWED, MVA_REVIEW_MASK (MVA_REVIEW_NONE),
+                          MVA_REVIEW_MASK (MVA_REVIEW_REJECTED) | MVA_REVIEW_MASK (MVA_REVIEW_NONE) };
+
+  remove_db (path);
+  store = mva_store_open (path, 0, &error);
+  g_assert_true (mva_store_begin (store, &error));
+  for (guint i = 0; i < 30; i++)
+    {
+      gint64 m = add_fake_micrograph (store, 500 + i, i % 3 == 0 ? NULL : cats[i % 2]);
+      for (int k = 0; k < 10; k++)
+        {
+          g_autofree char *qq = g_strdup_printf ("q%u-%d", i, k);
+          gint64 id = add_pair (store, m, 1 + k, qq, "a");
+          int r = g_rand_int_range (rand, 0, 4);
+          if (r > 0)
+            g_assert_cmpint (mva_store_add_review (store, id, (MvaReviewState) r,
+                                                   r == MVA_REVIEW_CORRECTED ? "c" : NULL, "t",
+                                                   &error), >, 0);
+        }
+    }
+  g_assert_true (mva_store_commit (store, &error));
+
+  for (guint c = 0; c < G_N_ELEMENTS (cats); c++)
+    for (guint k = 0; k < G_N_ELEMENTS (masks); k++)
+      for (int oldest = 0; oldest < 2; oldest++)
+        {
+          MvaQaFilter f = { .category = cats[c], .review_mask = masks[k], .oldest_first = oldest };
+          g_autoptr(GPtrArray) all = mva_store_list_qa (store, &f, &error);
+          gint64 n = mva_store_count_qa (store, &f, &error);
+
+          g_assert_no_error (error);
+          g_assert_cmpint (all->len, ==, n);
+          for (guint off = 0; off <= all->len + 3; off += 7)
+            {
+              g_autoptr(GPtrArray) page = NULL;
+              f.offset = off;
+              f.limit = 9;
+              page = mva_store_list_qa (store, &f, &error);
+              g_assert_no_error (error);
+              g_assert_cmpuint (page->len, ==, MIN (9, all->len > off ? all->len - off : 0));
+              for (guint i = 0; i < page->len; i++)
+                {
+                  MvaQaPair *a = g_ptr_array_index (page, i);
+                  MvaQaPair *b = g_ptr_array_index (all, off + i);
+                  g_assert_cmpint (a->id, ==, b->id);
+                  g_assert_cmpint (a->review_state, ==, b->review_state);
+                  g_assert_cmpstr (a->corrected_text, ==, b->corrected_text);
+                  if (masks[k] != 0)
+                    g_assert_true (masks[k] & MVA_REVIEW_MASK (a->review_state));
+                  if (cats[c] != NULL)
+                    g_assert_cmpstr (a->category, ==, cats[c]);
+                }
+              f.offset = 0;
+              f.limit = 0;
+            }
+        }
+}
+
 static void
 test_datasets_models_runs (void)
 {
@@ -974,6 +1041,7 @@ main (int argc, char **argv)
   g_test_add_func ("/Mva/Store/open-create", test_open_create);
   g_test_add_func ("/Mva/Store/micrographs", test_micrographs);
   g_test_add_func ("/Mva/Store/qa-reviews", test_qa_reviews);
+  g_test_add_func ("/Mva/Store/pages", test_pages);
   g_test_add_func ("/Mva/Store/datasets-models-runs", test_datasets_models_runs);
   g_test_add_func ("/Mva/Store/transactions", test_transactions);
   g_test_add_func ("/Mva/Store/threads", test_threads);
