@@ -75,6 +75,16 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_POST(self):
         srv = self.server
+        with srv.lock:
+            srv.in_flight += 1
+            srv.max_in_flight = max(srv.max_in_flight, srv.in_flight)
+        try:
+            self.handle_post(srv)
+        finally:
+            with srv.lock:
+                srv.in_flight -= 1
+
+    def handle_post(self, srv):
         parts = self.path.strip("/").split("/")
         length = int(self.headers.get("Content-Length", "0"))
         raw = self.rfile.read(length)
@@ -220,6 +230,8 @@ class ChatServer(ThreadingHTTPServer):
         self.attempts = {}
         self.lock = threading.Lock()
         self.hang = threading.Event()
+        self.in_flight = 0
+        self.max_in_flight = 0
         self.log_path = log_path
         self.thread = None
 

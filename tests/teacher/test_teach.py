@@ -287,10 +287,24 @@ def case_good(env):
 
 def case_slow(env):
     env.enable("slow")
-    r = env.teach("--concurrency", "4", "--json")
+    r = env.teach("--concurrency", "3", "--json")
     check(r.returncode == 0, "slow run failed: " + r.stderr)
     check(len(env.requests("slow")) == 10 * len(env.images), "slow: request count")
+    check(env.server.max_in_flight <= 3, "%d requests in flight with --concurrency 3"
+          % env.server.max_in_flight)
     assert_complete(env)
+
+
+def case_rpm(env):
+    env.enable("good")
+    cmd = [CLI, "teach", "--db", env.db, "--rpm", "60", "--concurrency", "4", "--families", "1-3",
+           "--images", "id:%d" % min(env.images)]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=60, env=env.environ())
+    check(r.returncode == 0, "rpm run failed: " + r.stderr)
+    times = sorted(x["time"] for x in env.requests("good"))
+    check(len(times) == 3, "rpm: %d requests" % len(times))
+    gaps = [b - a for a, b in zip(times, times[1:])]
+    check(all(g >= 0.9 for g in gaps), "--rpm 60 started requests %r s apart" % gaps)
 
 
 def retry_case(env, mode):
@@ -470,6 +484,16 @@ def case_real(env):
     reqs = env.requests("good")
     check(len(reqs) == 10 and all(max(x["width"], x["height"]) <= 1024 for x in reqs),
           "real micrograph requests wrong")
+    # the data bar the loader finds is not sent: the aspect ratio is that of the image above it
+    info = subprocess.run([CLI, "info", "--json", os.path.join(folder, tifs[0])],
+                          capture_output=True, text=True)
+    meta = json.loads(info.stdout.splitlines()[0]) if info.returncode == 0 else {}
+    if meta.get("databar_height_px"):
+        w, h = meta["width"], meta["height"] - meta["databar_height_px"]
+        sc = min(1.0, 1024.0 / max(w, h))
+        check(all(abs(x["width"] - w * sc) <= 1 and abs(x["height"] - h * sc) <= 1 for x in reqs),
+              "data bar not removed: sent %dx%d, image above the bar %dx%d"
+              % (reqs[0]["width"], reqs[0]["height"], w, h))
 
 
 CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}
