@@ -15,8 +15,9 @@ secs="${1:-300}"
 here="$(cd "$(dirname "$0")/.." && pwd)"
 build="${2:-$(ls -d "$here"/build*fuzz* 2>/dev/null | head -n 1)}"
 shared="${MVAEMA_SHARED_DIR:-$here/../shared}/micrographs/instrument-files"
+build="$(readlink -f "${build:-.}")"
 out="$build/fuzz-image-out"
-if [ -z "$build" ] || [ ! -d "$build/tests/fuzz" ]; then
+if [ ! -d "$build/tests/fuzz" ]; then
   echo "no fuzz build found; see the header of $0" >&2
   exit 1
 fi
@@ -44,7 +45,7 @@ for key, name in ((b'[User]', 'fei'), (b'AP_', 'zeiss')):
         continue
     j = data.find(b'\0\0\0\0', i)
     j = len(data) if j < 0 else j
-    open(os.path.join(sys.argv[2], base + '.' + name + '.txt'), 'wb').write(data[max(0, i - 8):j][:65536])
+    open(os.path.join(sys.argv[2], base + '.' + name + '.txt'), 'wb').write(data[max(0, i - 8):j][:16384])
 PY
         ;;
     esac
@@ -62,10 +63,14 @@ for t in tiffmeta sidecar dm load; do
   seeds="$(seed_dir "$t")"
   mkdir -p "$out/$t"
   log="$out/$t.log"
+  # Whole micrographs are megabytes: the loader fuzzes their first 64 KiB
+  # (headers, tags, first strips); DM files are kept whole (tag tree after the data).
+  case "$t" in load) maxlen=65536 ;; dm) maxlen=2097152 ;; *) maxlen=16384 ;; esac
   ( cd "$out/$t" && ASAN_OPTIONS=detect_leaks=1 "$bin" -max_total_time="$secs" -timeout=10 \
-      -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$out/$t/" "$seeds" ) > "$log" 2>&1
-  execs=$(grep -o 'stat::number_of_executed_units: [0-9]*' "$log" | awk '{print $2}')
-  rate=$(grep -o 'stat::average_exec_per_sec: [0-9]*' "$log" | awk '{print $2}')
+      -max_len="$maxlen" -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$out/$t/" \
+      "$seeds" ) > "$log" 2>&1
+  execs=$(grep -o 'stat::number_of_executed_units:[[:space:]]*[0-9]*' "$log" | awk '{print $2}')
+  rate=$(grep -o 'stat::average_exec_per_sec:[[:space:]]*[0-9]*' "$log" | awk '{print $2}')
   crashes=$(ls "$out/$t" | grep -c -E '^(crash|leak|timeout|oom)-' || true)
   printf '%-10s %12s %10s %8s\n' "$t" "${execs:-?}" "${rate:-?}" "$crashes"
   rm -rf "$seeds"
