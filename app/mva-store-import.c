@@ -148,7 +148,7 @@ batch_tick (Importer *imp, GError **error)
       if (g_cancellable_is_cancelled (imp->opt->cancellable))
         {
           g_set_error (error, MVA_STORE_ERROR, MVA_STORE_ERROR_CANCELLED,
-                       "import stopped; everything before this point is saved");
+                       "stopped by the user; everything before this point is saved");
           return FALSE;
         }
     }

@@ -123,6 +123,27 @@ def import_crash(tmp, rng):
         con.close()
         print("import kill %2d at %.2fs: %d pairs (was %d, %d reported committed)"
               % (it, delay, after, before, committed), flush=True)
+    # Ctrl+C stops between transactions: a one-line message, what it
+    # reported committed is there, and nothing more than one batch beyond
+    sig_db = os.path.join(tmp, "sigint.db")
+    sig_log = os.path.join(tmp, "sigint.log")
+    p = subprocess.Popen([CLI, "import", "--db", sig_db, "--commit-log", sig_log, src],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    time.sleep(0.7)
+    p.send_signal(signal.SIGINT)
+    _, err = p.communicate()
+    last = err.decode(errors="replace").strip().splitlines()[-1:] or [""]
+    if p.returncode == 0 or "stopped" not in last[0]:
+        fail("Ctrl+C: exit %d, last line %r" % (p.returncode, last[0]))
+    else:
+        check_db(sig_db)
+        con = sqlite3.connect(sig_db)
+        n = con.execute("SELECT count(*) FROM qa_pairs").fetchone()[0]
+        con.close()
+        if n != last_logged(sig_log) or n == 0 or n >= N_RECORDS:
+            fail("Ctrl+C: %d pairs in the library, %d reported committed" % (n, last_logged(sig_log)))
+        print("Ctrl+C after 0.7 s: %d pairs saved; %s" % (n, last[0]), flush=True)
+
     p = subprocess.run([CLI, "import", "--db", db, "--json", src], capture_output=True)
     if p.returncode != 0:
         fail("final import failed: %s" % p.stderr.decode(errors="replace"))
