@@ -210,6 +210,70 @@ test_palette_values (void)
   g_assert_cmpuint (((guint8 *) img->data)[5], ==, (guint) px_gradient (5, 0, 0));
 }
 
+static double px_smooth (guint x, guint y, guint c) { return c == 0 ? 200 : c == 1 ? 100 : 50; }
+
+static void
+test_tiff_rgba_path (void)
+{
+  /* JPEG-in-TIFF (YCbCr) and CMYK go through libtiff's RGBA interface. */
+  g_autofree char *jp = tmp_path ("jpeg-ycbcr.tif");
+  g_autofree char *cp = tmp_path ("cmyk.tif");
+  g_autoptr(MvaImage) a = NULL, b = NULL;
+  TIFF *tif;
+
+  tif = TIFFOpen (jp, "w");
+  g_assert_nonnull (tif);
+  TIFFSetField (tif, TIFFTAG_IMAGEWIDTH, 64);
+  TIFFSetField (tif, TIFFTAG_IMAGELENGTH, 48);
+  TIFFSetField (tif, TIFFTAG_SAMPLESPERPIXEL, 3);
+  TIFFSetField (tif, TIFFTAG_BITSPERSAMPLE, 8);
+  TIFFSetField (tif, TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG);
+  TIFFSetField (tif, TIFFTAG_COMPRESSION, COMPRESSION_JPEG);
+  TIFFSetField (tif, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_YCBCR);
+  TIFFSetField (tif, TIFFTAG_JPEGCOLORMODE, JPEGCOLORMODE_RGB);
+  TIFFSetField (tif, TIFFTAG_ROWSPERSTRIP, 16);
+  for (guint y = 0; y < 48; y++)
+    {
+      guint8 row[64 * 3];
+
+      for (guint x = 0; x < 64; x++)
+        for (guint c = 0; c < 3; c++)
+          row[x * 3 + c] = (guint8) px_smooth (x, y, c);
+      g_assert_cmpint (TIFFWriteScanline (tif, row, y, 0), >=, 0);
+    }
+  TIFFClose (tif);
+  a = load_ok (jp, 0);
+  g_assert_cmpuint (a->width, ==, 64);
+  g_assert_cmpuint (a->height, ==, 48);
+  g_assert_cmpuint (a->channels, ==, 3);
+  for (guint c = 0; c < 3; c++)
+    g_assert_cmpint (abs ((int) ((guint8 *) a->data)[(20 * 64 + 30) * 3 + c] - (int) px_smooth (0, 0, c)), <=, 4);
+
+  tif = TIFFOpen (cp, "w");
+  g_assert_nonnull (tif);
+  TIFFSetField (tif, TIFFTAG_IMAGEWIDTH, 20);
+  TIFFSetField (tif, TIFFTAG_IMAGELENGTH, 10);
+  TIFFSetField (tif, TIFFTAG_SAMPLESPERPIXEL, 4);
+  TIFFSetField (tif, TIFFTAG_BITSPERSAMPLE, 8);
+  TIFFSetField (tif, TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG);
+  TIFFSetField (tif, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_SEPARATED);
+  TIFFSetField (tif, TIFFTAG_INKSET, INKSET_CMYK);
+  for (guint y = 0; y < 10; y++)
+    {
+      guint8 row[20 * 4] = { 0 };
+
+      for (guint x = 0; x < 20; x++)
+        row[x * 4 + 0] = 255; /* full cyan: red 0, green and blue 255 */
+      g_assert_cmpint (TIFFWriteScanline (tif, row, y, 0), >=, 0);
+    }
+  TIFFClose (tif);
+  b = load_ok (cp, 0);
+  g_assert_cmpuint (b->channels, ==, 3);
+  g_assert_cmpuint (((guint8 *) b->data)[0], ==, 0);
+  g_assert_cmpuint (((guint8 *) b->data)[1], ==, 255);
+  g_assert_cmpuint (((guint8 *) b->data)[2], ==, 255);
+}
+
 // --- percentile stretch --------------------------------------------------------------------
 
 static double px_ramp (guint x, guint y, guint c) { return 1000 + (y * 100 + x) * 0.1; }
@@ -1052,6 +1116,7 @@ main (int argc, char **argv)
 
   g_test_add_func ("/Mva/Image/tiff-types", test_tiff_types);
   g_test_add_func ("/Mva/Image/palette", test_palette_values);
+  g_test_add_func ("/Mva/Image/tiff-rgba-path", test_tiff_rgba_path);
   g_test_add_func ("/Mva/Image/stretch", test_stretch);
   g_test_add_func ("/Mva/Image/fei-tag", test_fei_tag);
   g_test_add_func ("/Mva/Image/zeiss-tag", test_zeiss_tag);
