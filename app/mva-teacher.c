@@ -513,6 +513,36 @@ retryable_curl_error (CURLcode rc)
     }
 }
 
+/* Errors of the set-up rather than of one request: they would hit every
+ * request alike, so they stop the run. */
+static gboolean
+fatal_curl_error (CURLcode rc)
+{
+  switch (rc)
+    {
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_FAILED_INIT:
+    case CURLE_URL_MALFORMAT:
+    case CURLE_NOT_BUILT_IN:
+    case CURLE_OUT_OF_MEMORY:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_ENGINE_NOTFOUND:
+    case CURLE_SSL_ENGINE_SETFAILED:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_LOGIN_DENIED:
+    case CURLE_UNKNOWN_OPTION:
+      return TRUE;
+    default:
+      return FALSE;
+    }
+}
+
 /* A short, printable description of an error reply body. */
 static char *
 describe_error_body (const GByteArray *body)
@@ -665,7 +695,8 @@ ask (Run        *run,
       sink->too_large = FALSE;
       errbuf[0] = '\0';
       rc = curl_easy_perform (h);
-      if (rc == CURLE_ABORTED_BY_CALLBACK || g_cancellable_is_cancelled (run->cancellable))
+      if (rc == CURLE_ABORTED_BY_CALLBACK ||
+          (rc != CURLE_OK && g_cancellable_is_cancelled (run->cancellable)))
         {
           o->kind = OUTCOME_NOT_SENT;
           break;
@@ -688,7 +719,7 @@ ask (Run        *run,
             why = g_strdup_printf ("timed out: %s", detail);
           else
             why = g_strdup_printf ("network error: %s", detail);
-          if (!sink->too_large && !retryable_curl_error (rc))
+          if (fatal_curl_error (rc))
             {
               g_autofree char *msg = scrub_key (run, why);
 
@@ -697,7 +728,7 @@ ask (Run        *run,
                            "cannot talk to %s: %s", run->host, msg);
               break;
             }
-          retry = !sink->too_large;
+          retry = !sink->too_large && retryable_curl_error (rc);
         }
       else if (status >= 200 && status < 300)
         {
@@ -709,6 +740,18 @@ ask (Run        *run,
           g_autofree char *msg = describe_error_body (sink->body);
 
           why = g_strdup_printf ("HTTP %ld: %s", status, msg);
+          if (status >= 300 && status < 400)
+            {
+              char *location = NULL;
+
+              curl_easy_getinfo (h, CURLINFO_REDIRECT_URL, &location);
+              o->kind = OUTCOME_FATAL;
+              g_set_error (&o->fatal, MVA_TEACHER_ERROR, MVA_TEACHER_ERROR_HTTP,
+                           "%s answered HTTP %ld redirecting to %s; redirects are not followed "
+                           "(only the configured endpoint may receive images): fix the endpoint",
+                           run->host, status, location ? location : "(no location)");
+              break;
+            }
           if (status == 401 || status == 403 || status == 404)
             {
               g_autofree char *clean = scrub_key (run, why);

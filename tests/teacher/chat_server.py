@@ -17,6 +17,7 @@ http://127.0.0.1:PORT/<mode>/v1/chat/completions with <mode> one of
   cutoff     finish_reason "length" (reply cut at max_tokens)
   nopairs    200 with text that holds no question/answer structure
   unauth     401
+  redirect   302 to another host (must not be followed)
 Each request is validated like a real server would (JSON, model, messages,
 a text part and an image_url part with a base64 PNG data URL, sampling
 parameters) and recorded in self.requests (and in LOG_PATH when given) with
@@ -107,7 +108,9 @@ class Handler(BaseHTTPRequestHandler):
         rec["attempt"] = attempt
         srv.record(rec)
 
-        if mode == "unauth":
+        if mode == "redirect":
+            self._send(302, "", {"Location": "http://198.51.100.7/v1/chat/completions"})
+        elif mode == "unauth":
             self._send(401, json.dumps({"error": {"message": "invalid api key"}}))
         elif mode == "ratelimit" and attempt == 1:
             self._send(429, json.dumps({"error": {"message": "slow down"}}),

@@ -15,20 +15,30 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+/* One line: "<call> family=<n> addr=<ip> pid=<pid>". */
 static void
-record (const char *what,
-        int         family)
+record (const char            *what,
+        int                    family,
+        const struct sockaddr *addr)
 {
   const char *path = getenv ("NOCONNECT_LOG");
-  char line[128];
+  char ip[INET6_ADDRSTRLEN] = "-";
+  char line[160];
   int fd, n;
 
   if (path == NULL)
     return;
-  n = snprintf (line, sizeof line, "%s family=%d pid=%d\n", what, family, (int) getpid ());
+  if (addr != NULL && addr->sa_family == AF_INET)
+    inet_ntop (AF_INET, &((const struct sockaddr_in *) (const void *) addr)->sin_addr, ip, sizeof ip);
+  else if (addr != NULL && addr->sa_family == AF_INET6)
+    inet_ntop (AF_INET6, &((const struct sockaddr_in6 *) (const void *) addr)->sin6_addr, ip, sizeof ip);
+  n = snprintf (line, sizeof line, "%s family=%d addr=%s pid=%d\n", what, family, ip,
+                (int) getpid ());
   fd = open (path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
   if (fd >= 0)
     {
@@ -55,7 +65,7 @@ socket (int domain,
     real = (int (*) (int, int, int)) dlsym (RTLD_NEXT, "socket");
   if (domain == AF_INET || domain == AF_INET6)
     {
-      record ("socket", domain);
+      record ("socket", domain, NULL);
       if (blocked ())
         {
           errno = EACCES;
@@ -76,7 +86,7 @@ connect (int                    fd,
     real = (int (*) (int, const struct sockaddr *, socklen_t)) dlsym (RTLD_NEXT, "connect");
   if (addr != NULL && addr->sa_family != AF_UNIX)
     {
-      record ("connect", addr->sa_family);
+      record ("connect", addr->sa_family, addr);
       if (blocked ())
         {
           errno = EACCES;
@@ -101,7 +111,7 @@ sendto (int                    fd,
            dlsym (RTLD_NEXT, "sendto");
   if (addr != NULL && addr->sa_family != AF_UNIX)
     {
-      record ("sendto", addr->sa_family);
+      record ("sendto", addr->sa_family, addr);
       if (blocked ())
         {
           errno = EACCES;

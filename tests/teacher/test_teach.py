@@ -389,6 +389,37 @@ def case_unauth(env):
     check(qa == [] and log == [], "401 wrote to the store")
 
 
+def case_redirect(env):
+    env.enable("redirect")
+    r = env.teach("--concurrency", "1", preload=True)
+    check(r.returncode != 0 and "redirects are not followed" in r.stderr,
+          "redirect did not stop the run: " + r.stderr)
+    check(len(env.requests("redirect")) == 1, "run went on after a redirect")
+    connects = [c for c in env.connects() if c.startswith("connect")]
+    check(connects and all("addr=127.0.0.1 " in c for c in connects),
+          "followed the redirect: %r" % connects)
+    qa, log = env.dump()
+    check(qa == [] and log == [], "redirect wrote to the store")
+
+
+def case_down(env):
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    env.config("[teacher]\nenabled=true\nendpoint=http://127.0.0.1:%d/v1\nmodel=test-vision\n"
+               % port)
+    r = env.teach("--json", "--retries", "1", "--concurrency", "10", "--families", "1-2")
+    check(r.returncode != 0, "a run against a closed port succeeded")
+    summary = json.loads(r.stdout.splitlines()[-1])
+    check(summary["failed"] == 2 * len(env.images) and summary["retries"] == 2 * len(env.images),
+          "closed port summary %r" % summary)
+    qa, log = env.dump()
+    check(qa == [] and all("network error" in x["reason"] for x in log) and
+          len(log) == 2 * len(env.images), "closed port log %r" % log[:1])
+
+
 def case_kill(env):
     env.enable("slow")
     n = 10 * len(env.images)
