@@ -19,12 +19,12 @@
  *
  * Example (the paper's configuration, one pair):
  *
- *   g_autoptr(MvaTextScorer) scorer = mva_text_scorer_new (mva_wordnet_get_default ());
+ *   g_autoptr(MvaTextScorer) scorer = mva_text_scorer_new (mva_wordnet_get_default (NULL));
  *   const char *refs[] = { "The particles are round.", NULL };
- *   MvaTextScores s;
+ *   MvaTextScores s, corpus;
  *   mva_text_scorer_add (scorer, "The particles look round.", refs, &s);
  *   ... s.bleu2, s.bleu4, s.rouge1, s.rouge2, s.rougeL, s.meteor ...
- *   mva_text_scorer_get_corpus (scorer, &corpus);   // corpus BLEU + means
+ *   mva_text_scorer_get_corpus (scorer, &corpus, NULL);   // corpus BLEU + means
  *
  * Reference lists are NULL-terminated arrays of strings.
  */
