@@ -220,7 +220,6 @@ thumbnail_next (MvaWindow *self)
   g_task_set_name (task, "[mva-window] thumbnail");
   g_task_set_task_data (task, g_strdup (path), g_free);
   g_task_set_return_on_cancel (task, TRUE);
-  g_task_set_priority (task, G_PRIORITY_LOW);
   g_task_run_in_thread (task, thumbnail_thread);
 }
 

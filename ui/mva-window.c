@@ -74,7 +74,10 @@ static void
 queue_update_zoom_label (MvaWindow *self)
 {
   if (self->zoom_label_idle_id == 0)
-    self->zoom_label_idle_id = g_idle_add (zoom_label_idle_cb, self);
+    /* Before the next frame's layout (GDK_PRIORITY_REDRAW is HIGH_IDLE + 20),
+     * so the label keeps up even when drawing is slow. */
+    self->zoom_label_idle_id = g_idle_add_full (G_PRIORITY_HIGH_IDLE + 10, zoom_label_idle_cb,
+                                                self, NULL);
 }
 
 static void
