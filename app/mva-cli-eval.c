@@ -687,7 +687,7 @@ mva_cli_eval (int    argc,
           continue;
         }
 
-      tmp = g_dir_make_tmp ("mvaema-eval-XXXXXX", &error);
+      tmp = g_dir_make_tmp (NULL, &error);
       if (tmp == NULL)
         {
           status = 1;

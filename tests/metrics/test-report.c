@@ -122,7 +122,7 @@ test_write (void)
 {
   g_autoptr(MvaReport) r = make_report ();
   g_autoptr(GError) error = NULL;
-  g_autofree char *tmp = g_dir_make_tmp ("mva-report-XXXXXX", &error);
+  g_autofree char *tmp = g_dir_make_tmp (NULL, &error);
   g_autofree char *dir = NULL;
   g_autofree char *html = NULL;
   g_autofree char *json_path = NULL;
