@@ -196,6 +196,64 @@ _mve_arena_prepare (struct mve_model *m, const struct mve_dims *d)
   return MVE_STATUS_OK;
 }
 
+// --- threaded elementwise work ---------------------------------------------------------------
+struct ew_job
+{
+  int kind; // 0 gelu forward, 1 gelu backward, 2 layernorm forward
+  float *out, *mean, *rstd;
+  const float *inp, *dout, *w, *b;
+  int64_t n;  // elements (gelu) or rows (layernorm)
+  int C, parts;
+};
+
+static void
+ew_part (void *arg, int64_t p)
+{
+  struct ew_job *j = arg;
+  int64_t chunk = (j->n + j->parts - 1) / j->parts;
+  int64_t lo = p * chunk, hi = lo + chunk < j->n ? lo + chunk : j->n;
+  if (lo >= hi)
+    return;
+  if (j->kind == 0)
+    mve_gelu_forward (j->out + lo, j->inp + lo, hi - lo);
+  else if (j->kind == 1)
+    mve_gelu_backward (j->out + lo, j->inp + lo, j->dout + lo, hi - lo);
+  else
+    mve_layernorm_forward (j->out + lo * j->C, j->mean + lo, j->rstd + lo, j->inp + lo * j->C, j->w,
+                           j->b, hi - lo, j->C);
+}
+
+static void
+ew_run (struct mve_model *m, struct ew_job *j)
+{
+  int64_t work = j->kind == 2 ? j->n * j->C : j->n;
+  j->parts = work < 65536 ? 1 : m->threads;
+  mve_parallel_for (j->parts, j->parts, ew_part, j);
+}
+
+static void
+gelu_forward_mt (struct mve_model *m, float *out, const float *inp, int64_t n)
+{
+  struct ew_job j = { .kind = 0, .out = out, .inp = inp, .n = n };
+  ew_run (m, &j);
+}
+
+static void
+gelu_backward_mt (struct mve_model *m, float *dinp, const float *inp, const float *dout, int64_t n)
+{
+  struct ew_job j = { .kind = 1, .out = dinp, .inp = inp, .dout = dout, .n = n };
+  ew_run (m, &j);
+}
+
+static void
+layernorm_forward_mt (struct mve_model *m, float *out, float *mean, float *rstd, const float *inp,
+                      const float *w, const float *b, int64_t N, int C)
+{
+  struct ew_job j = { .kind = 2, .out = out, .mean = mean, .rstd = rstd, .inp = inp, .w = w, .b = b,
+                      .n = N, .C = C };
+  ew_run (m, &j);
+}
+
 // --- stacks ------------------------------------------------------------------------------
 static void
 residual_add (float *out, const float *a, int64_t n) // out += a
@@ -240,7 +298,7 @@ stack_forward (struct mve_model *m, struct mve_stack_acts *a, const struct mve_s
           const struct mve_block_params *w = s->w;
           float *ln1 = a->ln1 + l * NT * C, *qkv = a->qkv + l * NT * 3 * C;
           float *atty = a->atty + l * NT * C, *res1 = a->res1 + l * NT * C;
-          mve_layernorm_forward (ln1, a->ln1_mean + l * NT, a->ln1_rstd + l * NT, x,
+          layernorm_forward_mt (m, ln1, a->ln1_mean + l * NT, a->ln1_rstd + l * NT, x,
                                  w->ln1_w + l * C, w->ln1_b + l * C, NT, C);
           mve_matmul_forward (qkv, ln1, w->qkv_w + (int64_t) l * 3 * C * C, w->qkv_b + l * 3 * C,
                               NT, C, 3 * C);
@@ -257,7 +315,7 @@ stack_forward (struct mve_model *m, struct mve_stack_acts *a, const struct mve_s
           float *lnc = a->lnc + l * NT * C, *cq = a->cq + l * NT * C;
           float *ckv = a->ckv + (int64_t) l * a->Nimg * a->Tk * 2 * C;
           float *caty = a->caty + l * NT * C, *res2 = a->res2 + l * NT * C;
-          mve_layernorm_forward (lnc, a->lnc_mean + l * NT, a->lnc_rstd + l * NT, x,
+          layernorm_forward_mt (m, lnc, a->lnc_mean + l * NT, a->lnc_rstd + l * NT, x,
                                  w->ln_w + l * C, w->ln_b + l * C, NT, C);
           mve_matmul_forward (cq, lnc, w->q_w + (int64_t) l * C * C, w->q_b + l * C, NT, C, C);
           mve_matmul_forward (ckv, s->mem, w->kv_w + (int64_t) l * 2 * C * C, w->kv_b + l * 2 * C,
@@ -272,15 +330,15 @@ stack_forward (struct mve_model *m, struct mve_stack_acts *a, const struct mve_s
       const struct mve_block_params *w = s->w;
       float *ln2 = a->ln2 + l * NT * C, *fch = a->fch + l * NT * HC;
       float *fchg = a->fch_gelu + l * NT * HC, *res3 = a->res3 + l * NT * C;
-      mve_layernorm_forward (ln2, a->ln2_mean + l * NT, a->ln2_rstd + l * NT, x, w->ln2_w + l * C,
+      layernorm_forward_mt (m, ln2, a->ln2_mean + l * NT, a->ln2_rstd + l * NT, x, w->ln2_w + l * C,
                              w->ln2_b + l * C, NT, C);
       mve_matmul_forward (fch, ln2, w->fc_w + (int64_t) l * HC * C, w->fc_b + l * HC, NT, C, HC);
-      mve_gelu_forward (fchg, fch, NT * HC);
+      gelu_forward_mt (m, fchg, fch, NT * HC);
       mve_matmul_forward (res3, fchg, w->fp_w + (int64_t) l * C * HC, w->fp_b + l * C, NT, HC, C);
       residual_add (res3, x, NT * C);
       x = res3;
     }
-  mve_layernorm_forward (a->lnf, a->lnf_mean, a->lnf_rstd, x, s->lnf_w, s->lnf_b, NT, C);
+  layernorm_forward_mt (m, a->lnf, a->lnf_mean, a->lnf_rstd, x, s->lnf_w, s->lnf_b, NT, C);
 }
 
 // dlnf (N, T, C): gradient of the stack's output; dx0 (N, T, C) receives the
@@ -312,7 +370,7 @@ stack_backward (struct mve_model *m, float *dx0, const float *dlnf, struct mve_s
         mve_matmul_backward (dbig, g->fp_w + (int64_t) l * C * HC, g->fp_b + l * C, dres,
                              a->fch_gelu + l * NT * HC, w->fp_w + (int64_t) l * C * HC, NT, HC, C);
         memset (dbig2, 0, sizeof (float) * NT * HC);
-        mve_gelu_backward (dbig2, a->fch + l * NT * HC, dbig, NT * HC);
+        gelu_backward_mt (m, dbig2, a->fch + l * NT * HC, dbig, NT * HC);
         memset (dtmp, 0, sizeof (float) * NT * C);
         mve_matmul_backward (dtmp, g->fc_w + (int64_t) l * HC * C, g->fc_b + l * HC, dbig2,
                              a->ln2 + l * NT * C, w->fc_w + (int64_t) l * HC * C, NT, C, HC);
@@ -549,6 +607,25 @@ _mve_decoder_forward (struct mve_model *m)
   return Nlm > 0 ? (float) (loss / Nlm) : 0.0f;
 }
 
+struct lm_grad_job
+{
+  struct mve_model *m;
+  int64_t r0;
+  float coef;
+};
+
+// dlogits row r of the chunk starting at r0: (softmax - onehot) * coef
+static void
+lm_grad_row (void *arg, int64_t r)
+{
+  struct lm_grad_job *j = arg;
+  struct mve_model *m = j->m;
+  int V = m->cfg.vocab_size;
+  float *dz = m->s_dlogits + r * V;
+  mve_exp_row (dz, m->lm_logits + (j->r0 + r) * V, V, m->lm_lse[j->r0 + r], j->coef);
+  dz[m->lm_tgt[j->r0 + r]] -= j->coef;
+}
+
 static void
 decoder_backward (struct mve_model *m, float scale)
 {
@@ -564,13 +641,8 @@ decoder_backward (struct mve_model *m, float scale)
   for (int64_t r0 = 0; r0 < Nlm; r0 += chunk)
     {
       int64_t nr = Nlm - r0 < chunk ? Nlm - r0 : chunk;
-      for (int64_t r = 0; r < nr; r++)
-        {
-          const float *z = m->lm_logits + (r0 + r) * V;
-          float *dz = m->s_dlogits + r * V;
-          mve_exp_row (dz, z, V, m->lm_lse[r0 + r], coef);
-          dz[m->lm_tgt[r0 + r]] -= coef;
-        }
+      struct lm_grad_job gj = { m, r0, coef };
+      mve_parallel_for (m->threads, nr, lm_grad_row, &gj);
       mve_matmul_backward (dh + r0 * C, m->g.lm_w, m->g.lm_b, m->s_dlogits, m->lm_h + r0 * C,
                            m->p.lm_w, nr, C, V);
     }
