@@ -111,6 +111,8 @@ dry_run (const MvaTeacherConfig *config,
               "metadata or file names).\n\nSystem prompt:\n  %s\n\n",
               host, url, config->model, config->temperature, config->top_p,
               config->max_tokens, config->max_side, mva_teacher_system_prompt ());
+      if (config->proxy != NULL)
+        printf ("Requests pass through the proxy %s (teacher.conf).\n\n", config->proxy);
     }
   for (guint i = 0; i < plan->micrographs->len; i++)
     {
@@ -228,6 +230,11 @@ dry_run (const MvaTeacherConfig *config,
       json_builder_add_string_value (b, url);
       json_builder_set_member_name (b, "model");
       json_builder_add_string_value (b, config->model);
+      json_builder_set_member_name (b, "proxy");
+      if (config->proxy != NULL)
+        json_builder_add_string_value (b, config->proxy);
+      else
+        json_builder_add_null_value (b);
       json_builder_set_member_name (b, "requests");
       json_builder_add_int_value (b, (gint64) n);
       json_builder_set_member_name (b, "skipped");

@@ -50,6 +50,7 @@ mva_teacher_config_free (MvaTeacherConfig *config)
   g_free (config->endpoint);
   g_free (config->model);
   g_free (config->config_file);
+  g_free (config->proxy);
   g_free (config);
 }
 
@@ -120,6 +121,7 @@ load_key_file (MvaTeacherConfig *config,
   g_autoptr(GError) local = NULL;
   g_autofree char *endpoint = NULL;
   g_autofree char *model = NULL;
+  g_autofree char *proxy = NULL;
   guint64 u;
 
   if (!g_key_file_load_from_file (kf, path, G_KEY_FILE_NONE, &local))
@@ -151,6 +153,12 @@ load_key_file (MvaTeacherConfig *config,
       g_free (config->endpoint);
       config->endpoint = g_steal_pointer (&endpoint);
       config->endpoint_locked = TRUE;
+    }
+  proxy = g_key_file_get_string (kf, CONFIG_GROUP, "proxy", NULL);
+  if (proxy != NULL && *g_strstrip (proxy) != '\0')
+    {
+      g_free (config->proxy);
+      config->proxy = g_steal_pointer (&proxy);
     }
   model = g_key_file_get_string (kf, CONFIG_GROUP, "model", NULL);
   if (model != NULL && *g_strstrip (model) != '\0')

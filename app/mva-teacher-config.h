@@ -13,7 +13,8 @@
  *   endpoint=https://llm.example.org/v1
  *   model=my-vision-model
  *   # optional: max-side, temperature, top-p, max-tokens, concurrency,
- *   # requests-per-minute, max-total-tokens, timeout, connect-timeout, retries
+ *   # requests-per-minute, max-total-tokens, timeout, connect-timeout, retries,
+ *   # proxy (requests use a proxy only when the administrator names one here)
  *
  * When the file names an endpoint, requests may go to that endpoint only.
  * The API key never comes from this file, the database or the command line:
@@ -72,6 +73,8 @@ typedef struct
   guint     connect_timeout_s;  /* connection set-up (15) */
   guint     retries;            /* retries after the first attempt (4) */
   double    backoff_s;          /* first retry delay; doubles each time, with jitter (1.0) */
+  char     *proxy;              /* proxy URL from the key file; NULL: none, and the
+                                   http_proxy/https_proxy environment is ignored */
 } MvaTeacherConfig;
 
 GQuark            mva_teacher_error_quark      (void);

@@ -589,6 +589,9 @@ worker_handle (Run        *run,
   curl_easy_setopt (h, CURLOPT_XFERINFODATA, run->cancellable);
   curl_easy_setopt (h, CURLOPT_ERRORBUFFER, errbuf);
   curl_easy_setopt (h, CURLOPT_ACCEPT_ENCODING, "");
+  /* "" turns off proxies, including http_proxy & co. from the environment:
+   * images go through a proxy only when teacher.conf names one */
+  curl_easy_setopt (h, CURLOPT_PROXY, c->proxy != NULL ? c->proxy : "");
   return h;
 }
 
