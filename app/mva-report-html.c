@@ -231,15 +231,22 @@ draw_families (MvaReport  *r,
                GError    **error)
 {
   static const char * const metric_names[4] = { "BLEU-2", "BLEU-4", "ROUGE-L", "METEOR" };
-  guint n = r->n_families;
+  g_autofree guint *shown = g_new0 (guint, r->n_families + 1);
+  guint n = 0;
   double bar = 9, group = 4 * bar + 12;
   double left = 300, top = 70, plot_w = 520;
   int width = (int) (left + plot_w + 40);
-  int height = (int) (top + n * group + 50);
+  int height;
   cairo_surface_t *surface;
-  cairo_t *cr = new_canvas (width, height, &surface);
+  cairo_t *cr;
   char *url;
 
+  /* families without answers are left out */
+  for (guint f = 0; f < r->n_families; f++)
+    if (mva_text_scorer_get_count (r->family_text[f]) > 0)
+      shown[n++] = f;
+  height = (int) (top + MAX (n, 1) * group + 50);
+  cr = new_canvas (width, height, &surface);
   cairo_set_font_size (cr, 15);
   draw_text (cr, 16, 26, ALIGN_LEFT, "Answer quality per question family (mean over answers)");
   cairo_set_font_size (cr, 12);
@@ -270,14 +277,15 @@ draw_families (MvaReport  *r,
           draw_text (cr, x, top + n * group + 16, ALIGN_CENTER, tick);
         }
     }
-  for (guint f = 0; f < n; f++)
+  for (guint k = 0; k < n; k++)
     {
+      guint f = shown[k];
       MvaTextScores s;
       double values[4];
       guint64 count = mva_text_scorer_get_count (r->family_text[f]);
       g_autofree char *label = short_label (r->family_names[f], 36);
       g_autofree char *counted = g_strdup_printf ("%s (%" G_GUINT64_FORMAT ")", label, count);
-      double y0 = top + f * group;
+      double y0 = top + k * group;
 
       mva_text_scorer_get_corpus (r->family_text[f], NULL, &s);
       values[0] = s.bleu2;
@@ -506,7 +514,8 @@ _mva_report_build_html (MvaReport  *r,
       "over the %u folds, as in the MVaEMa paper's tables. ", n_folds, n_folds - 1, n_folds);
   else
     g_string_append (out,
-      "The model was tested on held-out questions and images it did not see in training. ");
+      "The model answered every question and classified every image of the evaluation data, "
+      "which should be data it was not trained on. ");
   g_string_append (out,
     "Answer quality is measured by comparing each answer with the reference answer: all scores "
     "run from 0 (nothing in common) to 1 (the same words in the same order). They count shared "
@@ -593,6 +602,8 @@ _mva_report_build_html (MvaReport  *r,
         {
           MvaTextScores s;
 
+          if (mva_text_scorer_get_count (r->family_text[f]) == 0)
+            continue;
           mva_text_scorer_get_corpus (r->family_text[f], NULL, &s);
           g_string_append (out, "<tr><td>");
           append_escaped (out, r->family_names[f]);
