@@ -57,6 +57,9 @@ void mve_matmul_forward (float *out, const float *inp, const float *w, const flo
 // dinp (N, IC) (may be NULL), dw (OC, IC), db (OC, may be NULL)
 void mve_matmul_backward (float *dinp, float *dw, float *db, const float *dout, const float *inp,
                           const float *w, int64_t N, int IC, int OC);
+// Same, but dinp (not NULL) is overwritten instead of accumulated.
+void mve_matmul_backward_set (float *dinp, float *dw, float *db, const float *dout,
+                              const float *inp, const float *w, int64_t N, int IC, int OC);
 // out, inp (N, C); mean, rstd (N); w, b (C); eps 1e-5
 void mve_layernorm_forward (float *out, float *mean, float *rstd, const float *inp, const float *w,
                             const float *b, int64_t N, int C);

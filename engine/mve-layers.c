@@ -92,15 +92,15 @@ mve_matmul_forward (float *out, const float *inp, const float *w, const float *b
                out, OC);
 }
 
-void
-mve_matmul_backward (float *dinp, float *dw, float *db, const float *dout, const float *inp,
-                     const float *w, int64_t N, int IC, int OC)
+static void
+matmul_backward (float *dinp, float dbeta, float *dw, float *db, const float *dout, const float *inp,
+                 const float *w, int64_t N, int IC, int OC)
 {
   if (N <= 0)
     return;
-  if (dinp != NULL) // dinp (N, IC) += dout (N, OC) @ w (OC, IC)
+  if (dinp != NULL) // dinp (N, IC) = dbeta * dinp + dout (N, OC) @ w (OC, IC)
     cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, (int) N, IC, OC, 1.0f, dout, OC, w, IC,
-                 1.0f, dinp, IC);
+                 dbeta, dinp, IC);
   // dw (OC, IC) += dout^T (OC, N) @ inp (N, IC)
   cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, OC, IC, (int) N, 1.0f, dout, OC, inp, IC,
                1.0f, dw, IC);
@@ -111,6 +111,20 @@ mve_matmul_backward (float *dinp, float *dw, float *db, const float *dout, const
         for (int o = 0; o < OC; o++)
           db[o] += d[o];
       }
+}
+
+void
+mve_matmul_backward (float *dinp, float *dw, float *db, const float *dout, const float *inp,
+                     const float *w, int64_t N, int IC, int OC)
+{
+  matmul_backward (dinp, 1.0f, dw, db, dout, inp, w, N, IC, OC);
+}
+
+void
+mve_matmul_backward_set (float *dinp, float *dw, float *db, const float *dout, const float *inp,
+                         const float *w, int64_t N, int IC, int OC)
+{
+  matmul_backward (dinp, 0.0f, dw, db, dout, inp, w, N, IC, OC);
 }
 
 // --- layernorm -----------------------------------------------------------------------

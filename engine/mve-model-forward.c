@@ -366,13 +366,11 @@ stack_backward (struct mve_model *m, float *dx0, const float *dlnf, struct mve_s
       {
         const struct mve_block_params *w = s->w;
         struct mve_block_params *g = s->gw;
-        memset (dbig, 0, sizeof (float) * NT * HC);
-        mve_matmul_backward (dbig, g->fp_w + (int64_t) l * C * HC, g->fp_b + l * C, dres,
+        mve_matmul_backward_set (dbig, g->fp_w + (int64_t) l * C * HC, g->fp_b + l * C, dres,
                              a->fch_gelu + l * NT * HC, w->fp_w + (int64_t) l * C * HC, NT, HC, C);
         memset (dbig2, 0, sizeof (float) * NT * HC);
         gelu_backward_mt (m, dbig2, a->fch + l * NT * HC, dbig, NT * HC);
-        memset (dtmp, 0, sizeof (float) * NT * C);
-        mve_matmul_backward (dtmp, g->fc_w + (int64_t) l * HC * C, g->fc_b + l * HC, dbig2,
+        mve_matmul_backward_set (dtmp, g->fc_w + (int64_t) l * HC * C, g->fc_b + l * HC, dbig2,
                              a->ln2 + l * NT * C, w->fc_w + (int64_t) l * HC * C, NT, C, HC);
         mve_layernorm_backward (dres, g->ln2_w + l * C, g->ln2_b + l * C, dtmp, x2, w->ln2_w + l * C,
                                 a->ln2_mean + l * NT, a->ln2_rstd + l * NT, NT, C);
@@ -383,8 +381,7 @@ stack_backward (struct mve_model *m, float *dx0, const float *dlnf, struct mve_s
           struct mve_cross_params *g = s->gcw;
           int64_t nkv = (int64_t) a->Nimg * a->Tk;
           float *ckv = a->ckv + (int64_t) l * nkv * 2 * C;
-          memset (dtmp, 0, sizeof (float) * NT * C);
-          mve_matmul_backward (dtmp, g->o_w + (int64_t) l * C * C, g->o_b + l * C, dres,
+          mve_matmul_backward_set (dtmp, g->o_w + (int64_t) l * C * C, g->o_b + l * C, dres,
                                a->caty + l * NT * C, w->o_w + (int64_t) l * C * C, NT, C, C);
           float *dcq = dbig; // (N, T, C)
           memset (dcq, 0, sizeof (float) * NT * C);
@@ -399,8 +396,7 @@ stack_backward (struct mve_model *m, float *dx0, const float *dlnf, struct mve_s
             residual_add (m->s_dkv + (int64_t) s->img_index[n] * kvs, m->s_dkvseq + n * kvs, kvs);
           mve_matmul_backward (s->dmem, g->kv_w + (int64_t) l * 2 * C * C, g->kv_b + l * 2 * C,
                                m->s_dkv, s->mem, w->kv_w + (int64_t) l * 2 * C * C, nkv, C, 2 * C);
-          memset (dtmp, 0, sizeof (float) * NT * C);
-          mve_matmul_backward (dtmp, g->q_w + (int64_t) l * C * C, g->q_b + l * C, dcq,
+          mve_matmul_backward_set (dtmp, g->q_w + (int64_t) l * C * C, g->q_b + l * C, dcq,
                                a->lnc + l * NT * C, w->q_w + (int64_t) l * C * C, NT, C, C);
           mve_layernorm_backward (dres, g->ln_w + l * C, g->ln_b + l * C, dtmp, x1, w->ln_w + l * C,
                                   a->lnc_mean + l * NT, a->lnc_rstd + l * NT, NT, C);
@@ -409,8 +405,7 @@ stack_backward (struct mve_model *m, float *dx0, const float *dlnf, struct mve_s
         {
           const struct mve_block_params *w = s->w;
           struct mve_block_params *g = s->gw;
-          memset (dtmp, 0, sizeof (float) * NT * C);
-          mve_matmul_backward (dtmp, g->ao_w + (int64_t) l * C * C, g->ao_b + l * C, dres,
+          mve_matmul_backward_set (dtmp, g->ao_w + (int64_t) l * C * C, g->ao_b + l * C, dres,
                                a->atty + l * NT * C, w->ao_w + (int64_t) l * C * C, NT, C, C);
           float *dqkv = dbig; // (N, T, 3C)
           memset (dqkv, 0, sizeof (float) * NT * 3 * C);
@@ -419,8 +414,7 @@ stack_backward (struct mve_model *m, float *dx0, const float *dlnf, struct mve_s
           mve_attention_backward (dqkv, dqkv + C, dqkv + 2 * C, (int64_t) a->T * 3 * C, 3 * C, dtmp,
                                   a->att + l * NT * NH * a->T, qkv, qkv + C, qkv + 2 * C, &d,
                                   m->s_att, m->threads);
-          memset (dtmp, 0, sizeof (float) * NT * C);
-          mve_matmul_backward (dtmp, g->qkv_w + (int64_t) l * 3 * C * C, g->qkv_b + l * 3 * C, dqkv,
+          mve_matmul_backward_set (dtmp, g->qkv_w + (int64_t) l * 3 * C * C, g->qkv_b + l * 3 * C, dqkv,
                                a->ln1 + l * NT * C, w->qkv_w + (int64_t) l * 3 * C * C, NT, C, 3 * C);
           mve_layernorm_backward (dres, g->ln1_w + l * C, g->ln1_b + l * C, dtmp, xin,
                                   w->ln1_w + l * C, a->ln1_mean + l * NT, a->ln1_rstd + l * NT, NT, C);
@@ -583,7 +577,10 @@ lm_lse_row (void *arg, int64_t r)
 {
   struct mve_model *m = arg;
   int V = m->cfg.vocab_size;
-  const float *z = m->lm_logits + r * V;
+  float *z = m->lm_logits + r * V;
+  const float *b = m->p.lm_b;
+  for (int v = 0; v < V; v++)
+    z[v] += b[v];
   float mx = mve_max_row (z, V);
   m->lm_lse[r] = mx + logf (mve_exp_row (NULL, z, V, mx, 1.0f));
 }
@@ -599,7 +596,7 @@ _mve_decoder_forward (struct mve_model *m)
   int64_t Nlm = m->dims.Nlm;
   for (int64_t r = 0; r < Nlm; r++)
     memcpy (m->lm_h + r * C, m->dec.lnf + (int64_t) m->lm_pos[r] * C, sizeof (float) * C);
-  mve_matmul_forward (m->lm_logits, m->lm_h, m->p.lm_w, m->p.lm_b, Nlm, C, V);
+  mve_matmul_forward (m->lm_logits, m->lm_h, m->p.lm_w, NULL, Nlm, C, V); // bias: lm_lse_row
   mve_parallel_for (m->threads, Nlm, lm_lse_row, m);
   double loss = 0.0;
   for (int64_t r = 0; r < Nlm; r++)
@@ -636,7 +633,7 @@ decoder_backward (struct mve_model *m, float scale)
     return;
   float *dh = m->s_dlm_h;
   memset (dh, 0, sizeof (float) * Nlm * C);
-  const int64_t chunk = 256;
+  const int64_t chunk = 64; // rows of dlogits per pass (stay in cache)
   float coef = scale / (float) Nlm;
   for (int64_t r0 = 0; r0 < Nlm; r0 += chunk)
     {
