@@ -427,6 +427,62 @@ test_open_several (void)
   close_window (window);
 }
 
+static GtkDropTarget *
+find_drop_target (GtkWidget *widget)
+{
+  g_autoptr(GListModel) controllers = gtk_widget_observe_controllers (widget);
+
+  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
+    {
+      g_autoptr(GObject) controller = g_list_model_get_item (controllers, i);
+
+      if (GTK_IS_DROP_TARGET (controller))
+        return GTK_DROP_TARGET (controller);
+    }
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkDropTarget *target = find_drop_target (child);
+
+      if (target != NULL)
+        return target;
+    }
+  return NULL;
+}
+
+/* Dropping files from a file manager: the drop target takes a file list. */
+static void
+test_drop_files (void)
+{
+  g_autofree char *a = sample_path ("carbon-nanotubes.png");
+  g_autofree char *b = sample_path ("rbc-membrane-skeleton.tif");
+  g_autoptr(GFile) fa = g_file_new_for_path (a);
+  g_autoptr(GFile) fb = g_file_new_for_path (b);
+  g_auto(GValue) value = G_VALUE_INIT;
+  g_auto(GStrv) recent = NULL;
+  GSList *list = NULL;
+  MvaWindow *window = new_window ();
+  GtkDropTarget *target = find_drop_target (GTK_WIDGET (window));
+  gboolean accepted = FALSE;
+
+  g_assert_nonnull (target);
+  g_assert_true (g_type_is_a (GDK_TYPE_FILE_LIST, gtk_drop_target_get_gtypes (target, NULL)[0]));
+  /* The boxed file list owns a reference on each file. */
+  list = g_slist_append (list, g_object_ref (fb));
+  list = g_slist_append (list, g_object_ref (fa));
+  g_value_init (&value, GDK_TYPE_FILE_LIST);
+  g_value_take_boxed (&value, list);
+  g_signal_emit_by_name (target, "drop", &value, 10.0, 10.0, &accepted);
+  g_assert_true (accepted);
+  wait_loaded (window);
+  g_assert_cmpstr (mva_window_get_state (window), ==, "image");
+  g_assert_true (g_file_equal (mva_window_get_file (window), fb));
+  recent = mva_recent_dup_paths (mva_application_get_recent (app));
+  g_assert_cmpstr (recent[0], ==, b);
+  g_assert_cmpstr (recent[1], ==, a);
+  close_window (window);
+}
+
 static void
 test_settings_persist (void)
 {
@@ -532,6 +588,7 @@ main (int   argc,
   g_test_add_func ("/ui/window/corrupt-files", test_corrupt_files);
   g_test_add_func ("/ui/window/superseded-load", test_superseded_load);
   g_test_add_func ("/ui/window/open-several", test_open_several);
+  g_test_add_func ("/ui/window/drop-files", test_drop_files);
   g_test_add_func ("/ui/window/settings-persist", test_settings_persist);
   g_test_add_func ("/ui/recent", test_recent_list);
   ret = g_test_run ();
