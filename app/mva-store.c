@@ -898,6 +898,27 @@ mva_store_open (const char         *path,
                        "%s: cannot create the folder %s: %s", path, dir, g_strerror (saved));
           return NULL;
         }
+      /* say why a new library cannot be written there (SQLite only says
+       * "unable to open database file") */
+      {
+        g_autofree char *probe = g_build_filename (dir, ".mvaema-probe-XXXXXX", NULL);
+        int fd = g_mkstemp (probe);
+
+        if (fd < 0)
+          {
+            int saved = errno;
+            g_set_error (error, MVA_STORE_ERROR,
+                         saved == EACCES || saved == EROFS || saved == EPERM
+                         ? MVA_STORE_ERROR_READ_ONLY
+                         : saved == ENOSPC || saved == EDQUOT ? MVA_STORE_ERROR_FULL
+                         : MVA_STORE_ERROR_FAILED,
+                         "%s: cannot create the library in %s: %s", path, dir,
+                         g_strerror (saved));
+            return NULL;
+          }
+        close (fd);
+        g_unlink (probe);
+      }
     }
 
   db = open_db (store, SQLITE_OPEN_READWRITE | (is_new ? SQLITE_OPEN_CREATE : 0), error);

@@ -29,13 +29,16 @@ q() { sqlite3 "$1" "$2"; }
 # expect_fail NAME CMD...: non-zero exit and a one-line message on stderr
 expect_fail() {
   local name=$1; shift
-  "$@" >"$T/out" 2>"$T/err"
-  local rc=$?
-  local lines
-  lines=$(grep -c . "$T/err")
+  local out=$T/expect.out err=$T/expect.err rc lines
+  rm -f "$out" "$err"
+  "$@" >"$out" 2>"$err"
+  rc=$?
+  lines=$(grep -c . "$err" 2>/dev/null)
   if [ $rc -eq 0 ]; then fail "$name: exit 0"; return; fi
-  if [ "$lines" -ne 1 ]; then fail "$name: $lines stderr lines"; cat "$T/err"; return; fi
-  ok "$name: $(cat "$T/err")"
+  if [ ! -f "$err" ] || [ "${lines:-0}" != 1 ]; then
+    fail "$name: ${lines:-no} stderr lines"; cat "$err" 2>/dev/null; return
+  fi
+  ok "$name: $(cat "$err")"
 }
 
 # same_pairs A B: the two JSONL files hold the same multiset of records
@@ -124,9 +127,9 @@ ok "import twice adds nothing"
 same_pairs "$S/qa.jsonl" "$S/export.jsonl" && ok "import then export returns the same pairs" \
   || fail "export differs from qa.jsonl"
 # elsewhere: absolute paths to the same files
-mkdir -p "$T/out"
-"$CLI" export --db "$DB" "$T/out/elsewhere.jsonl" > /dev/null || fail "export elsewhere"
-"$PY" - "$T/out/elsewhere.jsonl" "$S" <<'EOF' || fail "absolute image paths"
+mkdir -p "$T/exports"
+"$CLI" export --db "$DB" "$T/exports/elsewhere.jsonl" > /dev/null || fail "export elsewhere"
+"$PY" - "$T/exports/elsewhere.jsonl" "$S" <<'EOF' || fail "absolute image paths"
 import json, os, sys
 for l in open(sys.argv[1]):
     r = json.loads(l)
