@@ -14,7 +14,9 @@
  *   generate_ms_64       one image, one 20-token question, 64 greedy tokens,
  *                        batch 1, median of --gen-runs after one warm-up.
  *   peak_rss_mb          peak resident memory of the process (getrusage).
- * Also: train_step_ms (mean), sgemm_gflops (OpenBLAS cblas_sgemm, 1024^3, on
+ * Also: train_step_ms (mean), train_cpu_s_per_step and generate_cpu_ms_64
+ * (process CPU time, all threads: comparable on a busy machine where wall
+ * time is not), sgemm_gflops (OpenBLAS cblas_sgemm, 1024^3, on
  * the same threads: the rate the training step is measured against), params.
  * One JSON object on stdout with --json, else a short table.
  */
@@ -28,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 
 #include "mva-cli.h"
 #include "mve.h"
@@ -146,6 +149,16 @@ measure_sgemm_gflops (int threads)
   return best;
 }
 
+/* CPU time of the whole process (all threads), seconds: comparable across
+ * loads where wall time is not (bench_torch.py reports the same) */
+static double
+cpu_seconds (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
 static int
 cmp_double (const void *x, const void *y)
 {
@@ -165,8 +178,8 @@ mva_cli_bench (int argc, char **argv)
   mve_model_t model = NULL;
   char err[512] = "";
   mve_status st;
-  double train_s = 0, sgemm, gen_ms, sps, rss_mb;
-  g_autofree double *gen_times = NULL;
+  double train_s = 0, train_cpu_s = 0, sgemm, gen_ms, gen_cpu_ms, sps, rss_mb;
+  g_autofree double *gen_times = NULL, *gen_cpu = NULL;
   int32_t gen_tokens = 0, question[20];
   g_autofree float *image = NULL;
   g_autofree int32_t *out_tokens = NULL;
@@ -219,6 +232,7 @@ mva_cli_bench (int argc, char **argv)
       struct mve_batch b;
       struct mve_losses L;
       gint64 t0;
+      double c0;
 
       if (g_cancellable_is_cancelled (cancel))
         {
@@ -236,6 +250,7 @@ mva_cli_bench (int argc, char **argv)
       b.Tq = rb.Tq;
       b.Ta = rb.Ta;
       t0 = g_get_monotonic_time ();
+      c0 = cpu_seconds ();
       st = mve_model_forward (model, &b, &L);
       if (st == MVE_STATUS_OK)
         {
@@ -245,7 +260,10 @@ mva_cli_bench (int argc, char **argv)
       if (st == MVE_STATUS_OK)
         st = mve_model_adam_step (model, &adam, (int64_t) i + 1);
       if (i > 0)
-        train_s += (g_get_monotonic_time () - t0) / 1e6;
+        {
+          train_s += (g_get_monotonic_time () - t0) / 1e6;
+          train_cpu_s += cpu_seconds () - c0;
+        }
       random_batch_clear (&rb);
       if (st != MVE_STATUS_OK)
         {
@@ -270,6 +288,7 @@ mva_cli_bench (int argc, char **argv)
   image = g_new (float, (gsize) 3 * cfg.image_size * cfg.image_size);
   out_tokens = g_new (int32_t, 64);
   gen_times = g_new (double, runs + 1);
+  gen_cpu = g_new (double, runs + 1);
   /* a random model may emit <EOS> early; draw another question until the
    * answer runs the full 64 tokens (almost always the first) */
   for (int attempt = 0; attempt < 20; attempt++)
@@ -291,10 +310,12 @@ mva_cli_bench (int argc, char **argv)
   for (guint64 r = 0; r < runs + 1; r++)
     {
       gint64 t0 = g_get_monotonic_time ();
+      double c0 = cpu_seconds ();
       int32_t n = 0;
       st = mve_model_generate (model, image, question, 20, 64, 1, NULL, NULL, out_tokens, &n,
                                NULL, err, sizeof err);
       gen_times[r] = (g_get_monotonic_time () - t0) / 1e3;
+      gen_cpu[r] = (cpu_seconds () - c0) * 1e3;
       if (st != MVE_STATUS_OK)
         {
           mve_model_free (model);
@@ -306,6 +327,8 @@ mva_cli_bench (int argc, char **argv)
   mva_cli_progress_done ();
   qsort (gen_times + 1, runs, sizeof (double), cmp_double);
   gen_ms = gen_times[1 + runs / 2];
+  qsort (gen_cpu + 1, runs, sizeof (double), cmp_double);
+  gen_cpu_ms = gen_cpu[1 + runs / 2];
   getrusage (RUSAGE_SELF, &ru);
   rss_mb = ru.ru_maxrss / 1024.0;
 
@@ -335,6 +358,10 @@ mva_cli_bench (int argc, char **argv)
       json_builder_add_double_value (b, round (rss_mb * 10) / 10);
       json_builder_set_member_name (b, "sgemm_gflops");
       json_builder_add_double_value (b, round (sgemm * 10) / 10);
+      json_builder_set_member_name (b, "train_cpu_s_per_step");
+      json_builder_add_double_value (b, round (train_cpu_s / steps * 1e3) / 1e3);
+      json_builder_set_member_name (b, "generate_cpu_ms_64");
+      json_builder_add_double_value (b, round (gen_cpu_ms * 100) / 100);
       json_builder_set_member_name (b, "params");
       json_builder_add_int_value (b, mve_model_num_params (model));
       json_builder_end_object (b);

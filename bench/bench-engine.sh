@@ -10,6 +10,8 @@
 #   peak_rss_mb          peak resident memory of each process
 # Prints both JSON lines and the ratios engine/PyTorch (targets of issue 3:
 # training >= 3x, generation >= 4x faster, memory <= 1/3).
+# CPU seconds per step are printed too: on a busy machine they compare the
+# work done where wall times do not.
 # PyTorch gets its best chance: OMP_WAIT_POLICY=PASSIVE, same thread count.
 #
 #   bench/bench-engine.sh [BUILD_DIR] [THREADS] [GEN_THREADS]
@@ -43,6 +45,11 @@ print(f"training   engine {e['train_samples_per_s']:8.2f} samples/s  pytorch {t[
       f"  ratio {e['train_samples_per_s'] / t['train_samples_per_s']:.2f}x (target >= 3)")
 print(f"generate   engine {e['generate_ms_64']:8.2f} ms         pytorch {t['generate_ms_64']:8.2f}"
       f"  speed-up {t['generate_ms_64'] / e['generate_ms_64']:.2f}x (target >= 4)")
+if 'train_cpu_s_per_step' in t:
+    print(f"train CPU  engine {e['train_cpu_s_per_step']:8.3f} s/step     pytorch {t['train_cpu_s_per_step']:8.3f}"
+          f"  ratio {t['train_cpu_s_per_step'] / e['train_cpu_s_per_step']:.2f}x less CPU per step")
+    print(f"gen CPU    engine {e['generate_cpu_ms_64']:8.2f} ms         pytorch {t['generate_cpu_ms_64']:8.2f}"
+          f"  ratio {t['generate_cpu_ms_64'] / e['generate_cpu_ms_64']:.2f}x less CPU")
 print(f"peak RSS   engine {e['peak_rss_mb']:8.1f} MB         pytorch {t['peak_rss_mb']:8.1f}"
       f"  ratio {e['peak_rss_mb'] / t['peak_rss_mb']:.2f} (target <= 0.33)")
 PY
