@@ -11,6 +11,20 @@
  *   g_autoptr(MvaImage) img = mva_image_load ("x.tif", 0, &error);
  *   if (img == NULL) g_printerr ("%s\n", error->message);
  *
+ * Metadata: meta describes the file (pixel size in nm per file pixel, data
+ * bar in file rows); unknown values are NAN/NULL, never guessed. For a
+ * preview (max_side > 0) the pixel size of the loaded image is
+ * meta.pixel_size_nm * full_width / width, and databar_rows gives the data
+ * bar in the loaded image's rows: the specimen is rows 0 .. height -
+ * databar_rows - 1 (what the model should see). The data bar comes from the
+ * vendor's metadata when it says, else from image analysis (app/mva-databar.c).
+ *
+ * Full-size loads refuse more than 2^28 pixels or 2 GiB of samples
+ * (MVA_IMAGE_ERROR_TOO_LARGE), and a header that claims far more pixels than
+ * the file could hold is CORRUPT before anything large is allocated.
+ * Previews of TIFF (scanline / tile row), PNG (row) and JPEG (DCT scaling)
+ * never hold the full image.
+ *
  * Thread-safety: every function is reentrant; an MvaImage is immutable after
  * load and may be read from several threads.
  */
