@@ -177,8 +177,12 @@ const struct mve_tensor_info *mve_model_tensor (mve_model_t m, int i);
 int mve_model_find_tensor (mve_model_t m, const char *name); // index or -1
 float *mve_model_params_data (mve_model_t m);                // all parameters, flat
 float *mve_model_grads_data (mve_model_t m);                 // same layout
+// Training forwards fuse the LM head's loss and gradient in chunks and keep no
+// logits; keep != 0 makes them keep a copy for mve_model_lm_logits (tests).
+void mve_model_keep_logits (mve_model_t m, int keep);
 // Logits of the last forward's LM positions: (n, V), rows in batch order,
-// answer tokens then <EOS> per row. Valid until the next forward.
+// answer tokens then <EOS> per row. Valid until the next forward; NULL after
+// a training forward without keep_logits.
 const float *mve_model_lm_logits (mve_model_t m, int64_t *n);
 // ITM logits (3B or B rows, 2) and the ITC similarity (B, B) of the last forward.
 const float *mve_model_itm_logits (mve_model_t m, int64_t *n);

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #define ALIGN_F 16 // floats (64 bytes)
+#define LM_CHUNK 64 // LM-head rows per fused loss/gradient pass
 
 // --- arena -------------------------------------------------------------------------------
 struct planner
@@ -108,8 +109,11 @@ plan_all (struct mve_model *m, const struct mve_dims *d, float *base)
   m->sim = take (&pl, B * B);
   m->itm_logits = take (&pl, (size_t) d->Nitm * 2 + 2);
   m->lm_h = take (&pl, (size_t) d->Nlm * C);
-  m->lm_logits = take (&pl, (size_t) d->Nlm * V);
+  m->lm_logits = (!d->train || m->keep_logits) ? take (&pl, (size_t) d->Nlm * V) : NULL;
   m->lm_lse = take (&pl, (size_t) d->Nlm + 1);
+  m->lm_zt = take (&pl, (size_t) d->Nlm + 1);
+  m->lm_gw = d->train ? take (&pl, V * C) : NULL;
+  m->lm_gb = d->train ? take (&pl, V) : NULL;
   m->s_dres = m->s_dtmp = m->s_dbig = m->s_dbig2 = m->s_dkvseq = m->s_dkv = NULL;
   m->s_att = m->s_dlnf = m->s_dmem = m->s_dlogits = m->s_dlm_h = m->s_small = NULL;
   if (d->train)
@@ -138,7 +142,7 @@ plan_all (struct mve_model *m, const struct mve_dims *d, float *base)
       m->s_dkv = take (&pl, maxKV + 1);
       m->s_att = take (&pl, (size_t) (m->threads < 64 ? m->threads : 64) * maxTT + 1);
       m->s_dmem = take (&pl, B * Nv * C);
-      m->s_dlogits = take (&pl, (size_t) 256 * V);
+      m->s_dlogits = take (&pl, (size_t) LM_CHUNK * V);
       m->s_dlm_h = take (&pl, (size_t) d->Nlm * C);
       m->s_small = take (&pl, 2 * B * E + B * B + 2 * B * C + 2 * B * (C > E ? C : E));
     }
@@ -583,6 +587,37 @@ lm_lse_row (void *arg, int64_t r)
     z[v] += b[v];
   float mx = mve_max_row (z, V);
   m->lm_lse[r] = mx + logf (mve_exp_row (NULL, z, V, mx, 1.0f));
+  m->lm_zt[r] = z[m->lm_tgt[r]];
+}
+
+struct lm_grad_job
+{
+  struct mve_model *m;
+  int64_t r0;
+  float coef;
+};
+
+// Row r of the chunk at r0: bias, log-sum-exp, target logit, then in place
+// the gradient (softmax - onehot) * coef.
+static void
+lm_train_row (void *arg, int64_t r)
+{
+  struct lm_grad_job *j = arg;
+  struct mve_model *m = j->m;
+  int V = m->cfg.vocab_size;
+  int64_t R = j->r0 + r;
+  float *z = m->s_dlogits + r * V;
+  const float *b = m->p.lm_b;
+  for (int v = 0; v < V; v++)
+    z[v] += b[v];
+  if (m->lm_logits != NULL)
+    memcpy (m->lm_logits + R * V, z, sizeof (float) * V);
+  float mx = mve_max_row (z, V);
+  float lse = mx + logf (mve_exp_row (NULL, z, V, mx, 1.0f));
+  m->lm_lse[R] = lse;
+  m->lm_zt[R] = z[m->lm_tgt[R]];
+  mve_exp_row (z, z, V, lse, j->coef);
+  z[m->lm_tgt[R]] -= j->coef;
 }
 
 float
@@ -596,31 +631,32 @@ _mve_decoder_forward (struct mve_model *m)
   int64_t Nlm = m->dims.Nlm;
   for (int64_t r = 0; r < Nlm; r++)
     memcpy (m->lm_h + r * C, m->dec.lnf + (int64_t) m->lm_pos[r] * C, sizeof (float) * C);
-  mve_matmul_forward (m->lm_logits, m->lm_h, m->p.lm_w, NULL, Nlm, C, V); // bias: lm_lse_row
-  mve_parallel_for (m->threads, Nlm, lm_lse_row, m);
+  if (!m->dims.train)
+    {
+      mve_matmul_forward (m->lm_logits, m->lm_h, m->p.lm_w, NULL, Nlm, C, V); // bias: lm_lse_row
+      mve_parallel_for (m->threads, Nlm, lm_lse_row, m);
+    }
+  else
+    {
+      // fused: logits of a chunk, their log-sum-exp and gradient, and the
+      // head's weight gradient and input gradient (added in backward)
+      memset (m->lm_gw, 0, sizeof (float) * V * C);
+      memset (m->lm_gb, 0, sizeof (float) * V);
+      float coef = Nlm > 0 ? m->cfg.w_lm / (float) Nlm : 0.0f;
+      for (int64_t r0 = 0; r0 < Nlm; r0 += LM_CHUNK)
+        {
+          int64_t nr = Nlm - r0 < LM_CHUNK ? Nlm - r0 : LM_CHUNK;
+          mve_matmul_forward (m->s_dlogits, m->lm_h + r0 * C, m->p.lm_w, NULL, nr, C, V);
+          struct lm_grad_job gj = { m, r0, coef };
+          mve_parallel_for (m->threads, nr, lm_train_row, &gj);
+          mve_matmul_backward_set (m->s_dlm_h + r0 * C, m->lm_gw, m->lm_gb, m->s_dlogits,
+                                   m->lm_h + r0 * C, m->p.lm_w, nr, C, V);
+        }
+    }
   double loss = 0.0;
   for (int64_t r = 0; r < Nlm; r++)
-    loss += m->lm_lse[r] - m->lm_logits[r * V + m->lm_tgt[r]];
+    loss += m->lm_lse[r] - m->lm_zt[r];
   return Nlm > 0 ? (float) (loss / Nlm) : 0.0f;
-}
-
-struct lm_grad_job
-{
-  struct mve_model *m;
-  int64_t r0;
-  float coef;
-};
-
-// dlogits row r of the chunk starting at r0: (softmax - onehot) * coef
-static void
-lm_grad_row (void *arg, int64_t r)
-{
-  struct lm_grad_job *j = arg;
-  struct mve_model *m = j->m;
-  int V = m->cfg.vocab_size;
-  float *dz = m->s_dlogits + r * V;
-  mve_exp_row (dz, m->lm_logits + (j->r0 + r) * V, V, m->lm_lse[j->r0 + r], j->coef);
-  dz[m->lm_tgt[j->r0 + r]] -= j->coef;
 }
 
 static void
@@ -631,18 +667,12 @@ decoder_backward (struct mve_model *m, float scale)
   int64_t Nlm = m->dims.Nlm;
   if (Nlm == 0 || m->dims.Nd == 0)
     return;
+  (void) scale; // folded into the gradient by the fused forward
   float *dh = m->s_dlm_h;
-  memset (dh, 0, sizeof (float) * Nlm * C);
-  const int64_t chunk = 64; // rows of dlogits per pass (stay in cache)
-  float coef = scale / (float) Nlm;
-  for (int64_t r0 = 0; r0 < Nlm; r0 += chunk)
-    {
-      int64_t nr = Nlm - r0 < chunk ? Nlm - r0 : chunk;
-      struct lm_grad_job gj = { m, r0, coef };
-      mve_parallel_for (m->threads, nr, lm_grad_row, &gj);
-      mve_matmul_backward (dh + r0 * C, m->g.lm_w, m->g.lm_b, m->s_dlogits, m->lm_h + r0 * C,
-                           m->p.lm_w, nr, C, V);
-    }
+  for (int64_t i = 0; i < (int64_t) V * C; i++)
+    m->g.lm_w[i] += m->lm_gw[i];
+  for (int v = 0; v < V; v++)
+    m->g.lm_b[v] += m->lm_gb[v];
   float *dlnf = m->s_dlnf;
   int64_t NT = (int64_t) m->dims.Nd * Td;
   memset (dlnf, 0, sizeof (float) * NT * C);

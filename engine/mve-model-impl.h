@@ -90,11 +90,14 @@ struct mve_model
   float *sim;                                 // (B, B)
   float *itm_logits;                          // (Nitm, 2)
   float *lm_h;                                // (Nlm, C)
-  float *lm_logits;                           // (Nlm, V)
+  float *lm_logits;                           // (Nlm, V) inference, or training with keep_logits
   float *lm_lse;                              // (Nlm)
+  float *lm_zt;                               // (Nlm) logit of the target
+  float *lm_gw, *lm_gb;                       // (V, C), (V) LM-head gradient computed in forward
+  int keep_logits;
   // backward scratch
   float *s_dres, *s_dtmp, *s_dbig, *s_dbig2, *s_dkvseq, *s_dkv, *s_att, *s_dlnf, *s_dmem;
-  float *s_dlogits; // (chunk, V)
+  float *s_dlogits; // (chunk, V) logits, then their gradient, of one chunk
   float *s_dlm_h;   // (Nlm, C)
   float *s_small;   // (2 B E + B B + 2 B C) ITC backward
 

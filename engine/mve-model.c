@@ -360,6 +360,13 @@ mve_model_grads_data (mve_model_t m)
 }
 
 void
+mve_model_keep_logits (mve_model_t m, int keep)
+{
+  if (m != NULL)
+    m->keep_logits = keep != 0;
+}
+
+void
 mve_model_zero_grad (mve_model_t m)
 {
   if (m != NULL)

@@ -72,6 +72,7 @@ run (const char *path, int threads)
                          .question_len = ql->data, .answer = a->data, .answer_len = al->data,
                          .Tq = (int32_t) q->dims[1], .Ta = (int32_t) a->dims[1] };
   struct mve_losses L;
+  mve_model_keep_logits (m, 1);
   if (mve_model_forward (m, &b, &L) != MVE_STATUS_OK)
     {
       fprintf (stderr, "%s: forward failed: %s\n", path, mve_model_last_error (m));
