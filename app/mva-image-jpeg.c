@@ -150,6 +150,8 @@ _mva_image_load_jpeg (const char *path,
     }
   jpeg_create_decompress (&st->cinfo);
   st->created = TRUE;
+  /* Progressive files keep all coefficients: a bogus one errors, not OOMs. */
+  st->cinfo.mem->max_memory_to_use = 1L << 30;
   if (read_jpeg (st, fp, max_side, header_only, error))
     {
       result = st->image;

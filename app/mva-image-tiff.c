@@ -465,9 +465,11 @@ read_tiles (TIFF *tif, MvaImage *image, const Layout *l, MvaRowSink *sink, TiffM
   if ((gsize) tile_bytes < tile_row_bytes * th
       || (guint64) l->plane_row_bytes * th * nplanes > (1u << 30))
     return tiff_fail (image, msg, "unreasonable tile size", error);
-  tile = g_malloc (tile_bytes);
+  if ((guint64) tile_bytes > (1u << 30))
+    return tiff_fail (image, msg, "unreasonable tile size", error);
+  tile = g_try_malloc (tile_bytes);
   band = g_try_malloc (l->plane_row_bytes * th * nplanes);
-  if (band == NULL)
+  if (tile == NULL || band == NULL)
     return tiff_fail (image, msg, "out of memory", error);
 
   for (guint y0 = 0; y0 < l->height; y0 += th)
