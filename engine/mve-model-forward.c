@@ -55,7 +55,7 @@ plan_stack (struct planner *pl, struct mve_stack_acts *a, const struct mve_confi
   a->x0 = take (pl, NT * C);
   if (has_sa)
     {
-      a->ln1 = take (pl, L * NT * C);
+      a->ln1 = take (pl, NT * C); // one layer: recomputed in backward
       a->ln1_mean = take (pl, L * NT);
       a->ln1_rstd = take (pl, L * NT);
       a->qkv = take (pl, L * NT * 3 * C);
@@ -65,20 +65,20 @@ plan_stack (struct planner *pl, struct mve_stack_acts *a, const struct mve_confi
     }
   if (has_ca)
     {
-      a->lnc = take (pl, L * NT * C);
+      a->lnc = take (pl, NT * C); // one layer: recomputed in backward
       a->lnc_mean = take (pl, L * NT);
       a->lnc_rstd = take (pl, L * NT);
-      a->cq = take (pl, L * NT * C);
+      a->cq = take (pl, NT * C); // one layer: recomputed in backward
       a->ckv = take (pl, (size_t) L * Nimg * Tk * 2 * C);
       a->catt = take (pl, L * NT * NH * Tk);
       a->caty = take (pl, L * NT * C);
       a->res2 = take (pl, L * NT * C);
     }
-  a->ln2 = take (pl, L * NT * C);
+  a->ln2 = take (pl, NT * C); // one layer: recomputed in backward
   a->ln2_mean = take (pl, L * NT);
   a->ln2_rstd = take (pl, L * NT);
   a->fch = take (pl, L * NT * HC);
-  a->fch_gelu = take (pl, L * NT * HC);
+  a->fch_gelu = take (pl, NT * HC); // one layer: recomputed in backward
   a->res3 = take (pl, L * NT * C);
   a->lnf = take (pl, NT * C);
   a->lnf_mean = take (pl, NT);
@@ -300,7 +300,7 @@ stack_forward (struct mve_model *m, struct mve_stack_acts *a, const struct mve_s
       if (s->sa)
         {
           const struct mve_block_params *w = s->w;
-          float *ln1 = a->ln1 + l * NT * C, *qkv = a->qkv + l * NT * 3 * C;
+          float *ln1 = a->ln1, *qkv = a->qkv + l * NT * 3 * C;
           float *atty = a->atty + l * NT * C, *res1 = a->res1 + l * NT * C;
           layernorm_forward_mt (m, ln1, a->ln1_mean + l * NT, a->ln1_rstd + l * NT, x,
                                  w->ln1_w + l * C, w->ln1_b + l * C, NT, C);
@@ -316,7 +316,7 @@ stack_forward (struct mve_model *m, struct mve_stack_acts *a, const struct mve_s
       if (s->cw)
         {
           const struct mve_cross_params *w = s->cw;
-          float *lnc = a->lnc + l * NT * C, *cq = a->cq + l * NT * C;
+          float *lnc = a->lnc, *cq = a->cq;
           float *ckv = a->ckv + (int64_t) l * a->Nimg * a->Tk * 2 * C;
           float *caty = a->caty + l * NT * C, *res2 = a->res2 + l * NT * C;
           layernorm_forward_mt (m, lnc, a->lnc_mean + l * NT, a->lnc_rstd + l * NT, x,
@@ -332,8 +332,8 @@ stack_forward (struct mve_model *m, struct mve_stack_acts *a, const struct mve_s
           x = res2;
         }
       const struct mve_block_params *w = s->w;
-      float *ln2 = a->ln2 + l * NT * C, *fch = a->fch + l * NT * HC;
-      float *fchg = a->fch_gelu + l * NT * HC, *res3 = a->res3 + l * NT * C;
+      float *ln2 = a->ln2, *fch = a->fch + l * NT * HC;
+      float *fchg = a->fch_gelu, *res3 = a->res3 + l * NT * C;
       layernorm_forward_mt (m, ln2, a->ln2_mean + l * NT, a->ln2_rstd + l * NT, x, w->ln2_w + l * C,
                              w->ln2_b + l * C, NT, C);
       mve_matmul_forward (fch, ln2, w->fc_w + (int64_t) l * HC * C, w->fc_b + l * HC, NT, C, HC);
@@ -370,12 +370,16 @@ stack_backward (struct mve_model *m, float *dx0, const float *dlnf, struct mve_s
       {
         const struct mve_block_params *w = s->w;
         struct mve_block_params *g = s->gw;
+        // recompute this layer's ln2 and GELU output (only one layer is kept)
+        layernorm_forward_mt (m, a->ln2, a->ln2_mean + l * NT, a->ln2_rstd + l * NT, x2,
+                              w->ln2_w + l * C, w->ln2_b + l * C, NT, C);
+        gelu_forward_mt (m, a->fch_gelu, a->fch + l * NT * HC, NT * HC);
         mve_matmul_backward_set (dbig, g->fp_w + (int64_t) l * C * HC, g->fp_b + l * C, dres,
-                             a->fch_gelu + l * NT * HC, w->fp_w + (int64_t) l * C * HC, NT, HC, C);
+                             a->fch_gelu, w->fp_w + (int64_t) l * C * HC, NT, HC, C);
         memset (dbig2, 0, sizeof (float) * NT * HC);
         gelu_backward_mt (m, dbig2, a->fch + l * NT * HC, dbig, NT * HC);
         mve_matmul_backward_set (dtmp, g->fc_w + (int64_t) l * HC * C, g->fc_b + l * HC, dbig2,
-                             a->ln2 + l * NT * C, w->fc_w + (int64_t) l * HC * C, NT, C, HC);
+                             a->ln2, w->fc_w + (int64_t) l * HC * C, NT, C, HC);
         mve_layernorm_backward (dres, g->ln2_w + l * C, g->ln2_b + l * C, dtmp, x2, w->ln2_w + l * C,
                                 a->ln2_mean + l * NT, a->ln2_rstd + l * NT, NT, C);
       }
@@ -385,6 +389,10 @@ stack_backward (struct mve_model *m, float *dx0, const float *dlnf, struct mve_s
           struct mve_cross_params *g = s->gcw;
           int64_t nkv = (int64_t) a->Nimg * a->Tk;
           float *ckv = a->ckv + (int64_t) l * nkv * 2 * C;
+          // recompute this layer's lnc and queries (only one layer is kept)
+          layernorm_forward_mt (m, a->lnc, a->lnc_mean + l * NT, a->lnc_rstd + l * NT, x1,
+                                w->ln_w + l * C, w->ln_b + l * C, NT, C);
+          mve_matmul_forward (a->cq, a->lnc, w->q_w + (int64_t) l * C * C, w->q_b + l * C, NT, C, C);
           mve_matmul_backward_set (dtmp, g->o_w + (int64_t) l * C * C, g->o_b + l * C, dres,
                                a->caty + l * NT * C, w->o_w + (int64_t) l * C * C, NT, C, C);
           float *dcq = dbig; // (N, T, C)
@@ -393,7 +401,7 @@ stack_backward (struct mve_model *m, float *dx0, const float *dlnf, struct mve_s
           memset (m->s_dkvseq, 0, sizeof (float) * a->N * kvs);
           struct mve_attn_desc d = ca_desc (c, a, s);
           mve_attention_backward (dcq, m->s_dkvseq, m->s_dkvseq + C, kvs, 2 * C, dtmp,
-                                  a->catt + l * NT * NH * a->Tk, a->cq + l * NT * C, ckv, ckv + C,
+                                  a->catt + l * NT * NH * a->Tk, a->cq, ckv, ckv + C,
                                   &d, m->s_att, m->threads);
           memset (m->s_dkv, 0, sizeof (float) * nkv * 2 * C);
           for (int n = 0; n < a->N; n++)
@@ -401,7 +409,7 @@ stack_backward (struct mve_model *m, float *dx0, const float *dlnf, struct mve_s
           mve_matmul_backward (s->dmem, g->kv_w + (int64_t) l * 2 * C * C, g->kv_b + l * 2 * C,
                                m->s_dkv, s->mem, w->kv_w + (int64_t) l * 2 * C * C, nkv, C, 2 * C);
           mve_matmul_backward_set (dtmp, g->q_w + (int64_t) l * C * C, g->q_b + l * C, dcq,
-                               a->lnc + l * NT * C, w->q_w + (int64_t) l * C * C, NT, C, C);
+                               a->lnc, w->q_w + (int64_t) l * C * C, NT, C, C);
           mve_layernorm_backward (dres, g->ln_w + l * C, g->ln_b + l * C, dtmp, x1, w->ln_w + l * C,
                                   a->lnc_mean + l * NT, a->lnc_rstd + l * NT, NT, C);
         }
@@ -418,8 +426,10 @@ stack_backward (struct mve_model *m, float *dx0, const float *dlnf, struct mve_s
           mve_attention_backward (dqkv, dqkv + C, dqkv + 2 * C, (int64_t) a->T * 3 * C, 3 * C, dtmp,
                                   a->att + l * NT * NH * a->T, qkv, qkv + C, qkv + 2 * C, &d,
                                   m->s_att, m->threads);
+          layernorm_forward_mt (m, a->ln1, a->ln1_mean + l * NT, a->ln1_rstd + l * NT, xin,
+                                w->ln1_w + l * C, w->ln1_b + l * C, NT, C);
           mve_matmul_backward_set (dtmp, g->qkv_w + (int64_t) l * 3 * C * C, g->qkv_b + l * 3 * C, dqkv,
-                               a->ln1 + l * NT * C, w->qkv_w + (int64_t) l * 3 * C * C, NT, C, 3 * C);
+                               a->ln1, w->qkv_w + (int64_t) l * 3 * C * C, NT, C, 3 * C);
           mve_layernorm_backward (dres, g->ln1_w + l * C, g->ln1_b + l * C, dtmp, xin,
                                   w->ln1_w + l * C, a->ln1_mean + l * NT, a->ln1_rstd + l * NT, NT, C);
         }

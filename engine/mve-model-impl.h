@@ -15,19 +15,22 @@ struct mve_stack_acts
 {
   int N, T, Tk, Nimg, L;
   float *x0;                         // (N, T, C) embeddings
-  float *ln1, *ln1_mean, *ln1_rstd;  // (L, N, T, C), (L, N, T) x2
+  // ln1, lnc, ln2 and fch_gelu hold one layer (N, T, C|HC): backward
+  // recomputes them from the layer input and the saved mean/rstd
+  float *ln1, *ln1_mean, *ln1_rstd;  // (N, T, C), (L, N, T) x2
   float *qkv;                        // (L, N, T, 3C)
   float *att;                        // (L, N, NH, T, T)
   float *atty;                       // (L, N, T, C)
   float *res1;                       // (L, N, T, C) after self-attention
-  float *lnc, *lnc_mean, *lnc_rstd;  // (L, N, T, C), (L, N, T) x2
-  float *cq;                         // (L, N, T, C)
+  float *lnc, *lnc_mean, *lnc_rstd;  // (N, T, C), (L, N, T) x2
+  float *cq;                         // (N, T, C) one layer, recomputed in backward
   float *ckv;                        // (L, Nimg, Tk, 2C)
   float *catt;                       // (L, N, NH, T, Tk)
   float *caty;                       // (L, N, T, C)
   float *res2;                       // (L, N, T, C) after cross-attention
-  float *ln2, *ln2_mean, *ln2_rstd;  // (L, N, T, C), (L, N, T) x2
-  float *fch, *fch_gelu;             // (L, N, T, HC)
+  float *ln2, *ln2_mean, *ln2_rstd;  // (N, T, C), (L, N, T) x2
+  float *fch;                        // (L, N, T, HC) before GELU
+  float *fch_gelu;                   // (N, T, HC)
   float *res3;                       // (L, N, T, C) layer outputs
   float *lnf, *lnf_mean, *lnf_rstd;  // (N, T, C), (N, T) x2
 };
