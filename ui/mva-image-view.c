@@ -503,6 +503,27 @@ click_pressed_cb (GtkGestureClick *gesture,
     mva_image_view_set_zoom_to_fit (self, TRUE);
 }
 
+/* Arrow keys pan by a tenth of the view, Page Up/Down by most of it. */
+static gboolean
+pan_key_cb (GtkWidget *widget,
+            GVariant  *args,
+            gpointer   user_data)
+{
+  MvaImageView *self = MVA_IMAGE_VIEW (widget);
+  double dx, dy, h, v;
+
+  if (self->texture == NULL)
+    return FALSE;
+  g_variant_get (args, "(dd)", &dx, &dy);
+  h = gtk_adjustment_get_value (self->hadjustment);
+  v = gtk_adjustment_get_value (self->vadjustment);
+  gtk_adjustment_set_value (self->hadjustment, h + dx * gtk_adjustment_get_page_size (self->hadjustment));
+  gtk_adjustment_set_value (self->vadjustment, v + dy * gtk_adjustment_get_page_size (self->vadjustment));
+  /* Handled only if something moved, so keys still reach the window otherwise. */
+  return gtk_adjustment_get_value (self->hadjustment) != h ||
+         gtk_adjustment_get_value (self->vadjustment) != v;
+}
+
 /* --- GObject --------------------------------------------------------------- */
 
 static void
@@ -660,6 +681,13 @@ mva_image_view_class_init (MvaImageViewClass *klass)
     g_signal_new ("pointer-moved", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
                   NULL, NULL, NULL, G_TYPE_NONE, 3,
                   G_TYPE_DOUBLE, G_TYPE_DOUBLE, G_TYPE_BOOLEAN);
+
+  gtk_widget_class_add_binding (widget_class, GDK_KEY_Left, 0, pan_key_cb, "(dd)", -0.1, 0.0);
+  gtk_widget_class_add_binding (widget_class, GDK_KEY_Right, 0, pan_key_cb, "(dd)", 0.1, 0.0);
+  gtk_widget_class_add_binding (widget_class, GDK_KEY_Up, 0, pan_key_cb, "(dd)", 0.0, -0.1);
+  gtk_widget_class_add_binding (widget_class, GDK_KEY_Down, 0, pan_key_cb, "(dd)", 0.0, 0.1);
+  gtk_widget_class_add_binding (widget_class, GDK_KEY_Page_Up, 0, pan_key_cb, "(dd)", 0.0, -0.9);
+  gtk_widget_class_add_binding (widget_class, GDK_KEY_Page_Down, 0, pan_key_cb, "(dd)", 0.0, 0.9);
 
   gtk_widget_class_set_css_name (widget_class, "mva-image-view");
   gtk_widget_class_set_accessible_role (widget_class, GTK_ACCESSIBLE_ROLE_IMG);

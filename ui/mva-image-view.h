@@ -3,8 +3,8 @@
  * mva-image-view.h: the micrograph view.
  *
  * A GtkScrollable widget that draws one GdkTexture with GtkSnapshot, zooms
- * (fit, 1:1, steps, Ctrl+scroll and pinch around the pointer), pans by
- * dragging and through its adjustments, and draws a scale bar when the
+ * (fit, 1:1, steps, Ctrl+scroll and pinch around the pointer), pans (drag,
+ * arrow and Page keys, its adjustments), and draws a scale bar when the
  * physical pixel size is known. Put it in a GtkScrolledWindow for scrollbars.
  * "pointer-moved" (x, y, over_image) reports the file pixel under the pointer.
  *

@@ -9,8 +9,8 @@
 # the contrast (standard deviation) and grey-level entropy of a micrograph.
 # As a control, the same measure must fail for the window showing a corrupt
 # file (an error page). Where xdotool is installed, real key presses and
-# Ctrl+scroll must change the view, dragging must pan it, and "0" must bring
-# back the fitted view.
+# Ctrl+scroll must change the view, dragging and the arrow keys must pan it,
+# and "0" must bring back the fitted view.
 # Exits 77 (skip) without a display or ImageMagick.
 set -uo pipefail
 mvaema=${1:?usage: screenshot-test.sh MVAEMA SCHEMA_DIR SAMPLE OUT_DIR}
@@ -89,6 +89,10 @@ keys() {
   import -window root "$out_dir/screenshot-zoom-in.png"
   xdotool mousedown 1 mousemove 600 330 mousemove 520 300 mouseup 1
   settle "$out_dir/screenshot-zoom-in.png" "$work/panned.png" gt 0.03 "dragging pans" || return 1
+  sleep 1
+  import -window root "$work/panned.png"
+  xdotool key Left
+  settle "$work/panned.png" "$work/arrow.png" gt 0.03 "the Left key pans" || return 1
   xdotool mousemove 720 420 key 0
   settle "$base" "$work/fit.png" lt 0.01 "'0' fits again" || return 1
   xdotool keydown ctrl click 4 click 4 keyup ctrl
