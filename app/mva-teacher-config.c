@@ -54,6 +54,22 @@ mva_teacher_config_free (MvaTeacherConfig *config)
   g_free (config);
 }
 
+MvaTeacherConfig *
+mva_teacher_config_copy (const MvaTeacherConfig *config)
+{
+  MvaTeacherConfig *copy;
+
+  g_return_val_if_fail (config != NULL, NULL);
+
+  copy = g_new (MvaTeacherConfig, 1);
+  *copy = *config;
+  copy->endpoint = g_strdup (config->endpoint);
+  copy->model = g_strdup (config->model);
+  copy->config_file = g_strdup (config->config_file);
+  copy->proxy = g_strdup (config->proxy);
+  return copy;
+}
+
 /* Read an optional unsigned integer key within [lo, hi]. */
 static gboolean
 read_uint (GKeyFile   *kf,

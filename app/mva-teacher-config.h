@@ -82,6 +82,7 @@ GQuark            mva_teacher_error_quark      (void);
 /* Defaults, teacher disabled. */
 MvaTeacherConfig *mva_teacher_config_new       (void);
 void              mva_teacher_config_free      (MvaTeacherConfig *config);
+MvaTeacherConfig *mva_teacher_config_copy      (const MvaTeacherConfig *config);
 
 /* Read `mvaema/teacher.conf` (see above) into config. A missing file is not
  * an error (the teacher stays disabled); an unreadable or malformed file is. */

@@ -1190,3 +1190,155 @@ mva_teacher_run (MvaStore               *store,
     }
   return TRUE;
 }
+
+// --- async -------------------------------------------------------------------
+
+typedef struct
+{
+  MvaStore           *store;
+  MvaTeacherConfig   *config;
+  char               *api_key;
+  GPtrArray          *micrographs;
+  guint               family_mask;
+  MvaTeacherProgress  progress;
+  gpointer            progress_data;
+  GDestroyNotify      progress_data_free;
+  GMainContext       *context;
+  MvaTeacherStats     stats;
+  GTask              *task;     /* owned by the thread until it returns */
+} AsyncRun;
+
+static void
+async_run_free (gpointer data)
+{
+  AsyncRun *a = data;
+
+  mva_store_unref (a->store);
+  mva_teacher_config_free (a->config);
+  if (a->api_key != NULL)
+    memset (a->api_key, 0, strlen (a->api_key));
+  g_free (a->api_key);
+  g_ptr_array_unref (a->micrographs);
+  if (a->progress_data_free != NULL)
+    a->progress_data_free (a->progress_data);
+  g_main_context_unref (a->context);
+  g_free (a);
+}
+
+typedef struct
+{
+  GTask           *task;       /* keeps the AsyncRun alive */
+  MvaTeacherStats  stats;
+  char            *path;
+} ProgressCall;
+
+static void
+progress_call_free (gpointer data)
+{
+  ProgressCall *p = data;
+
+  g_object_unref (p->task);
+  g_free (p->path);
+  g_free (p);
+}
+
+/* Runs in the caller's main context. */
+static gboolean
+progress_call_dispatch (gpointer data)
+{
+  ProgressCall *p = data;
+  AsyncRun *a = g_task_get_task_data (p->task);
+
+  p->stats.current_path = p->path;
+  if (!g_task_get_completed (p->task))
+    a->progress (&p->stats, a->progress_data);
+  return G_SOURCE_REMOVE;
+}
+
+/* Runs on the run's thread: hand a snapshot to the caller's context. */
+static void
+async_progress (const MvaTeacherStats *stats,
+                gpointer               user_data)
+{
+  AsyncRun *a = user_data;
+  ProgressCall *p = g_new0 (ProgressCall, 1);
+
+  p->task = g_object_ref (a->task);
+  p->stats = *stats;
+  p->path = g_strdup (stats->current_path);
+  g_main_context_invoke_full (a->context, G_PRIORITY_DEFAULT, progress_call_dispatch, p,
+                              progress_call_free);
+}
+
+static gpointer
+async_thread (gpointer data)
+{
+  GTask *task = data;
+  AsyncRun *a = g_task_get_task_data (task);
+  GError *error = NULL;
+  gboolean ok;
+
+  a->task = task;
+  ok = mva_teacher_run (a->store, a->config, a->api_key, a->micrographs, a->family_mask,
+                        g_task_get_cancellable (task), a->progress ? async_progress : NULL, a,
+                        &a->stats, &error);
+  a->stats.current_path = NULL;   /* pointed into the run's tasks */
+  if (ok)
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+  g_object_unref (task);
+  return NULL;
+}
+
+void
+mva_teacher_run_async (MvaStore               *store,
+                       const MvaTeacherConfig *config,
+                       const char             *api_key,
+                       GPtrArray              *micrographs,
+                       guint                   family_mask,
+                       GCancellable           *cancellable,
+                       MvaTeacherProgress      progress,
+                       gpointer                progress_data,
+                       GDestroyNotify          progress_data_free,
+                       GAsyncReadyCallback     callback,
+                       gpointer                user_data)
+{
+  GTask *task;
+  AsyncRun *a;
+
+  g_return_if_fail (store != NULL && config != NULL && micrographs != NULL);
+
+  task = g_task_new (NULL, cancellable, callback, user_data);
+  g_task_set_source_tag (task, mva_teacher_run_async);
+  a = g_new0 (AsyncRun, 1);
+  a->store = mva_store_ref (store);
+  a->config = mva_teacher_config_copy (config);
+  a->api_key = g_strdup (api_key);
+  a->micrographs = g_ptr_array_ref (micrographs);
+  a->family_mask = family_mask;
+  a->progress = progress;
+  a->progress_data = progress_data;
+  a->progress_data_free = progress_data_free;
+  a->context = g_main_context_ref_thread_default ();
+  g_task_set_task_data (task, a, async_run_free);
+  /* a long job: its own thread, not the GTask pool (STYLE.md, Threading) */
+  g_thread_unref (g_thread_new ("mva-teacher-run", async_thread, task));
+}
+
+gboolean
+mva_teacher_run_finish (GAsyncResult     *result,
+                        MvaTeacherStats  *stats,
+                        GError          **error)
+{
+  GTask *task = G_TASK (result);
+  AsyncRun *a;
+
+  g_return_val_if_fail (g_task_is_valid (result, NULL), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (task) == mva_teacher_run_async, FALSE);
+
+  a = g_task_get_task_data (task);
+  if (stats != NULL)
+    *stats = a->stats;
+  return g_task_propagate_boolean (task, error);
+}

@@ -144,6 +144,27 @@ gboolean         mva_teacher_run            (MvaStore               *store,
                                              MvaTeacherStats        *stats,
                                              GError                **error);
 
+/* The same run on a dedicated thread, for the GUI. config is copied and
+ * micrographs (MvaMicrograph*) referenced, so the caller may drop them.
+ * progress is called in the thread-default main context of the caller (with
+ * a snapshot of the stats whose current_path is valid during the call), and
+ * callback there too, once. */
+void             mva_teacher_run_async      (MvaStore               *store,
+                                             const MvaTeacherConfig *config,
+                                             const char             *api_key,
+                                             GPtrArray              *micrographs,
+                                             guint                   family_mask,
+                                             GCancellable           *cancellable,
+                                             MvaTeacherProgress      progress,
+                                             gpointer                progress_data,
+                                             GDestroyNotify          progress_data_free,
+                                             GAsyncReadyCallback     callback,
+                                             gpointer                user_data);
+/* stats (may be NULL) receives the final counts, also on failure. */
+gboolean         mva_teacher_run_finish     (GAsyncResult           *result,
+                                             MvaTeacherStats        *stats,
+                                             GError                **error);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MvaTeacherImage, mva_teacher_image_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MvaTeacherPlan, mva_teacher_plan_free)
 

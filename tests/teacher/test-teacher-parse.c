@@ -352,6 +352,114 @@ test_config (void)
   }
 }
 
+static void
+on_run_done (GObject      *source,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  GAsyncResult **out = user_data;
+
+  *out = g_object_ref (result);
+}
+
+typedef struct
+{
+  GThread *thread;
+  guint    calls;
+  guint64  failed;
+} ProgressSeen;
+
+static void
+on_progress (const MvaTeacherStats *stats,
+             gpointer               user_data)
+{
+  ProgressSeen *seen = user_data;
+
+  g_assert_true (g_thread_self () == seen->thread);
+  g_assert_nonnull (stats->current_path);
+  seen->calls++;
+  seen->failed = stats->failed;
+}
+
+/* The async run: refusal when disabled, an empty batch, and a batch whose
+ * image file is gone (logged as not sent): none of them may touch the
+ * network; progress and the callback come back on this thread's context. */
+static void
+test_async (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("mva-teacher-async-XXXXXX", NULL);
+  g_autofree char *db = g_build_filename (dir, "library.db", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(MvaStore) store = mva_store_open (db, MVA_STORE_OPEN_DEFAULT, &error);
+  g_autoptr(MvaTeacherConfig) config = mva_teacher_config_new ();
+  g_autoptr(GPtrArray) none = g_ptr_array_new ();
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GAsyncResult) result2 = NULL;
+  MvaTeacherStats stats;
+
+  g_assert_no_error (error);
+  config->endpoint = g_strdup ("http://127.0.0.1:9/v1");
+  config->model = g_strdup ("m");
+
+  mva_teacher_run_async (store, config, NULL, none, MVA_TEACHER_ALL_FAMILIES, NULL, NULL, NULL,
+                         NULL, on_run_done, &result);
+  while (result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_false (mva_teacher_run_finish (result, &stats, &error));
+  g_assert_error (error, MVA_TEACHER_ERROR, MVA_TEACHER_ERROR_DISABLED);
+  g_clear_error (&error);
+
+  config->enabled = TRUE;
+  mva_teacher_run_async (store, config, "k", none, MVA_TEACHER_ALL_FAMILIES, NULL, NULL, NULL,
+                         NULL, on_run_done, &result2);
+  mva_teacher_config_free (g_steal_pointer (&config));   /* the run holds a copy */
+  while (result2 == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_true (mva_teacher_run_finish (result2, &stats, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (stats.requests_total, ==, 0);
+  g_assert_cmpuint (stats.ok + stats.failed + stats.not_sent, ==, 0);
+
+  {
+    MvaMicrograph m = { .sha256 = (char *) "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+                        .path = (char *) "/nonexistent/mva-teacher-test.png", .file_size = -1 };
+    g_autoptr(GPtrArray) list = NULL;
+    g_autoptr(GAsyncResult) result3 = NULL;
+    g_autoptr(GPtrArray) log = NULL;
+    g_autoptr(MvaTeacherConfig) c2 = mva_teacher_config_new ();
+    ProgressSeen seen = { g_thread_self (), 0, 0 };
+    MvaTeacherRequest *req;
+
+    g_assert_cmpint (mva_store_add_micrograph (store, &m, NULL, &error), >, 0);
+    g_assert_no_error (error);
+    list = mva_store_list_micrographs (store, NULL, &error);
+    g_assert_no_error (error);
+    c2->enabled = TRUE;
+    c2->endpoint = g_strdup ("http://127.0.0.1:9/v1");
+    c2->model = g_strdup ("m");
+    mva_teacher_run_async (store, c2, NULL, list, (1u << 1) | (1u << 2), NULL, on_progress, &seen,
+                           NULL, on_run_done, &result3);
+    while (result3 == NULL)
+      g_main_context_iteration (NULL, TRUE);
+    g_assert_true (mva_teacher_run_finish (result3, &stats, &error));
+    g_assert_cmpuint (stats.failed, ==, 2);
+    g_assert_cmpuint (seen.calls, ==, 2);
+    g_assert_cmpuint (seen.failed, ==, 2);
+    log = mva_store_list_teacher_requests (store, 0, 0, &error);
+    g_assert_no_error (error);
+    g_assert_cmpuint (log->len, ==, 2);
+    req = g_ptr_array_index (log, 0);
+    g_assert_false (req->ok);
+    g_assert_true (g_str_has_prefix (req->reason, "not sent: cannot read image"));
+  }
+
+  g_clear_pointer (&store, mva_store_unref);
+  {
+    g_autofree char *rm = g_strdup_printf ("rm -rf '%s'", dir);
+    g_assert_true (g_spawn_command_line_sync (rm, NULL, NULL, NULL, NULL));
+  }
+}
+
 int
 main (int    argc,
       char **argv)
@@ -380,6 +488,7 @@ main (int    argc,
   g_test_add_func ("/Mva/Teacher/families", test_families);
   g_test_add_func ("/Mva/Teacher/request-body", test_request_body);
   g_test_add_func ("/Mva/Teacher/config", test_config);
+  g_test_add_func ("/Mva/Teacher/async", test_async);
   status = g_test_run ();
   if (!g_spawn_command_line_sync (rm, NULL, NULL, NULL, NULL))
     g_printerr ("could not remove %s\n", tmp);
