@@ -56,16 +56,15 @@ with open(os.path.join(out, "labels.csv"), "w") as lab, open(os.path.join(out, "
 PY
 
 DB=$T/library.db
-t0=$(date +%s.%N)
-"$CLI" import --db "$DB" --json "$T/data" 2>/dev/null > "$T/import.json"
-t1=$(date +%s.%N)
-"$CLI" import --db "$DB" --json "$T/data" 2>/dev/null > "$T/import2.json"
-t2=$(date +%s.%N)
+TIMEFORMAT='%R %U %S'
+{ time "$CLI" import --db "$DB" --json "$T/data" 2>/dev/null > "$T/import.json"; } 2> "$T/t1"
+{ time "$CLI" import --db "$DB" --json "$T/data" 2>/dev/null > "$T/import2.json"; } 2> "$T/t2"
 cat "$T/import.json"
-first=$(echo "$t1 - $t0" | bc -l); again=$(echo "$t2 - $t1" | bc -l)
-printf 'import, 20,000 micrographs x 10 answers: %.1f s  (target < 60 s; %.0f records/s)\n' \
-  "$first" "$(echo "200000 / $first" | bc -l)"
-printf 'baseline, same import again (all known): %.1f s  -> first import / re-import = %.2f\n' \
-  "$again" "$(echo "$first / $again" | bc -l)"
+read -r first u1 s1 < "$T/t1"
+read -r again u2 s2 < "$T/t2"
+printf 'import, 20,000 micrographs x 10 answers: %.1f s wall, %.1f s CPU (user+sys)  (target < 60 s; %.0f records/s)\n' \
+  "$first" "$(echo "$u1 + $s1" | bc -l)" "$(echo "200000 / $first" | bc -l)"
+printf 'baseline, same import again (all known): %.1f s wall, %.1f s CPU  -> first import / re-import = %.2f\n' \
+  "$again" "$(echo "$u2 + $s2" | bc -l)" "$(echo "$first / $again" | bc -l)"
 ls -l "$DB" | awk '{printf "library size: %.1f MB\n", $5 / 1e6}'
 "$T/bench-store" "$DB"
