@@ -182,7 +182,8 @@ mva_dataset_load (const char         *dir,
                        qa_path, ln + 1);
           return NULL;
         }
-      abs = g_path_is_absolute (image) ? g_strdup (image) : g_build_filename (dir, image, NULL);
+      /* canonical, so "./a.png" and "a.png" are one image (and one side of the split) */
+      abs = g_canonicalize_filename (image, dir);
       if (!g_hash_table_lookup_extended (index, abs, NULL, &found))
         {
           if (!g_file_test (abs, G_FILE_TEST_IS_REGULAR))
