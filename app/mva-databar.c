@@ -12,8 +12,8 @@
  * than 100 or brighter than 155), "ink" (at least 90 levels brighter than a
  * dark background, or darker than a bright one) and mid-tones. Rows of a data bar are mostly
  * background with few mid-tones; separator lines are rows of uniform ink.
- * Walking up from the bottom through such rows (bridging gaps of a few rows)
- * gives the band; it is accepted when
+ * Walking up from the bottom through such rows (bridging gaps of a few rows,
+ * and taking a perfectly uniform separator row on top) gives the band; it is accepted when
  *   - it is 2%..40% of the height and at least 6 rows,
  *   - it holds some ink (text) but is mostly background,
  *   - the rows just above it are not background-like (the specimen), so a
@@ -143,6 +143,9 @@ detect_with (const guint8 *gray, guint width, guint height, const Polarity *pol)
     }
   if (top >= height || height - top < min_h || height - top > max_h)
     return 0;
+  /* A perfectly uniform row on top of the band (a separator of any gray) belongs to it. */
+  for (guint k = 0; k < max_gap && top > 1 && height - top < max_h && st[top - 1].sd < 4.0f; k++)
+    top--;
 
   /* The band: mostly background, some ink. */
   for (guint y = top; y < height; y++)

@@ -896,6 +896,80 @@ test_databar_detect (void)
   g_assert_cmpuint (_mva_databar_detect (tem, 800, 600), ==, 0);
 }
 
+static void
+check_synth_dir (const char *dir, gboolean with_bar)
+{
+  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+  const char *name;
+  guint n = 0;
+
+  g_assert_nonnull (d);
+  while ((name = g_dir_read_name (d)) != NULL)
+    {
+      g_autofree char *sub = g_build_filename (dir, name, NULL);
+      g_autoptr(GDir) sd = NULL;
+      const char *f;
+
+      if (!g_file_test (sub, G_FILE_TEST_IS_DIR))
+        continue;
+      sd = g_dir_open (sub, 0, NULL);
+      while ((f = g_dir_read_name (sd)) != NULL)
+        {
+          g_autofree char *path = g_build_filename (sub, f, NULL);
+          g_autoptr(MvaImage) img = NULL;
+          g_autofree guint8 *gray = NULL;
+          guint found;
+
+          if (!g_str_has_suffix (f, ".tif"))
+            continue;
+          img = load_ok (path, 0);
+          gray = mva_image_to_gray8 (img);
+          found = _mva_databar_detect (gray, img->width, img->height);
+          g_test_message ("%s: metadata %d rows, analysis %u rows", path,
+                          img->meta.databar_height_px, found);
+          if (with_bar)
+            {
+              g_assert_cmpint (img->meta.databar_height_px, >, 0);
+              g_assert_cmpint (abs ((int) found - img->meta.databar_height_px), <=, 2);
+            }
+          else
+            g_assert_cmpuint (found, ==, 0);
+          n++;
+        }
+    }
+  g_assert_cmpuint (n, >=, 10);
+}
+
+static void
+test_synth_databar (void)
+{
+  /* The app's own generator draws FEI-style data bars and writes the FEI
+   * tag: image analysis must agree with it, and find none without a bar. */
+  const char *cli = g_getenv ("MVAEMA_CLI");
+  g_autofree char *with = tmp_path ("synth-bar");
+  g_autofree char *without = tmp_path ("synth-nobar");
+  const char *argv_bar[] = { cli, "synth", "-o", with, "-n", "1", "-s", "11", "-t", "1",
+                             "--databar", NULL };
+  const char *argv_nobar[] = { cli, "synth", "-o", without, "-n", "1", "-s", "12", "-t", "1", NULL };
+  int s1 = -1, s2 = -1;
+
+  if (cli == NULL || !g_file_test (cli, G_FILE_TEST_IS_EXECUTABLE))
+    {
+      g_test_skip ("MVAEMA_CLI not set");
+      return;
+    }
+  if (!g_spawn_sync (NULL, (char **) argv_bar, NULL, G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
+                     NULL, NULL, NULL, NULL, &s1, NULL) || !g_spawn_check_wait_status (s1, NULL)
+      || !g_spawn_sync (NULL, (char **) argv_nobar, NULL, G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
+                        NULL, NULL, NULL, NULL, &s2, NULL) || !g_spawn_check_wait_status (s2, NULL))
+    {
+      g_test_skip ("mvaema-cli synth is not available in this build");
+      return;
+    }
+  check_synth_dir (with, TRUE);
+  check_synth_dir (without, FALSE);
+}
+
 // --- real instrument files ------------------------------------------------------------------------
 
 typedef struct
@@ -1130,6 +1204,7 @@ main (int argc, char **argv)
   g_test_add_func ("/Mva/Image/preview-box-filter", test_preview_box_filter);
   g_test_add_func ("/Mva/Image/huge-preview", test_huge_preview);
   g_test_add_func ("/Mva/Image/databar", test_databar_detect);
+  g_test_add_func ("/Mva/Image/synth-databar", test_synth_databar);
   g_test_add_func ("/Mva/Image/real-files", test_real_files);
   g_test_add_func ("/Mva/Image/cli-info", test_cli_info);
   ret = g_test_run ();
