@@ -1021,8 +1021,23 @@ _mve_fill_decoder_rows (struct mve_model *m, int N, const int32_t *const *q, con
     }
 }
 
+static mve_status model_forward (mve_model_t m, const struct mve_batch *b, struct mve_losses *out,
+                                 int train);
+
 mve_status
 mve_model_forward (mve_model_t m, const struct mve_batch *b, struct mve_losses *out)
+{
+  return model_forward (m, b, out, 1);
+}
+
+mve_status
+mve_model_evaluate (mve_model_t m, const struct mve_batch *b, struct mve_losses *out)
+{
+  return model_forward (m, b, out, 0);
+}
+
+static mve_status
+model_forward (mve_model_t m, const struct mve_batch *b, struct mve_losses *out, int train)
 {
   if (m == NULL)
     return MVE_STATUS_INVALID_ARGUMENT;
@@ -1032,7 +1047,7 @@ mve_model_forward (mve_model_t m, const struct mve_batch *b, struct mve_losses *
   const struct mve_config *c = &m->cfg;
   int B = b->B;
   struct mve_dims d = { .B = B, .Tq = b->Tq, .Ta = b->Ta, .Te = 1 + b->Ta, .Td = b->Tq + b->Ta + 3,
-                        .Nt = c->use_itc ? B : 0, .Nd = B, .train = 1 };
+                        .Nt = c->use_itc ? B : 0, .Nd = B, .train = train };
   d.Nitm = c->use_itm ? (B >= 2 ? 3 * B : B) : 0;
   for (int i = 0; i < B; i++)
     d.Nlm += b->answer_len[i] + 1;
@@ -1081,7 +1096,7 @@ mve_model_forward (mve_model_t m, const struct mve_batch *b, struct mve_losses *
   m->losses = L;
   if (out)
     *out = L;
-  m->have_forward = 1;
+  m->have_forward = train;
   if (!isfinite (L.total))
     return _mve_fail (m, NULL, 0, MVE_STATUS_ERROR, "loss is not finite");
   return MVE_STATUS_OK;

@@ -148,6 +148,9 @@ struct mve_losses
 
 // Forward pass and losses; keeps the activations for mve_model_backward.
 mve_status mve_model_forward (mve_model_t m, const struct mve_batch *batch, struct mve_losses *out);
+// Losses only (validation): no state for backward is kept, and the fused
+// LM-head gradient work of mve_model_forward is skipped.
+mve_status mve_model_evaluate (mve_model_t m, const struct mve_batch *batch, struct mve_losses *out);
 void mve_model_zero_grad (mve_model_t m);
 // Backward of the last forward's total loss; gradients accumulate.
 mve_status mve_model_backward (mve_model_t m);

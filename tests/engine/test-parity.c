@@ -72,6 +72,10 @@ run (const char *path, int threads)
                          .question_len = ql->data, .answer = a->data, .answer_len = al->data,
                          .Tq = (int32_t) q->dims[1], .Ta = (int32_t) a->dims[1] };
   struct mve_losses L;
+  if (mve_model_evaluate (m, &b, &L) != MVE_STATUS_OK)
+    fprintf (stderr, "%s: evaluate failed: %s\n", path, mve_model_last_error (m)), fails++;
+  float ev[4] = { L.total, L.itc, L.itm, L.lm };
+  fx_compare ("losses (evaluate)", ev, fx_get (&x, "out/losses")->data, 4, TOL, &fails);
   mve_model_keep_logits (m, 1);
   if (mve_model_forward (m, &b, &L) != MVE_STATUS_OK)
     {
