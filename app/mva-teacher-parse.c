@@ -5,7 +5,7 @@
  * Readers are tried in order and the first that finds pairs wins:
  *   1. labelled blocks: "Q1: ... A1: ...", "**Question 2:** ... **Answer:** ...";
  *   2. numbered lists: "1. **What ...?** answer", "2) answer" (question taken
- *      from the prompt by its number);
+ *      from the prompt by its number), then bullet lists ("- ...", by order);
  *   3. markdown headings: "### What ...?" or "## 2. Size" followed by text;
  *   4. plain paragraphs, only when there is exactly one per prompt question.
  * Markdown emphasis is removed and whitespace collapsed; answers that only
@@ -582,6 +582,59 @@ read_numbered (Collector *c,
     collect_item (c, num, item->str);
 }
 
+/* "- text", "* text", "• text" (not "**bold**"). */
+static gboolean
+match_bullet (const char  *line,
+              const char **rest)
+{
+  const char *p = line;
+
+  while (*p == ' ' || *p == '\t')
+    p++;
+  if ((*p == '-' || *p == '*' || *p == '+') && (p[1] == ' ' || p[1] == '\t'))
+    p += 2;
+  else if (g_str_has_prefix (p, "\xe2\x80\xa2"))   /* U+2022 BULLET */
+    p += 3;
+  else
+    return FALSE;
+  *rest = skip_after_label (p);
+  return TRUE;
+}
+
+/* 2b. bullet items, numbered by their order. */
+static void
+read_bullets (Collector *c,
+              char     **lines)
+{
+  g_autoptr(GString) item = g_string_new (NULL);
+  int num = 0;
+  gboolean in_item = FALSE;
+
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      const char *rest = NULL;
+      const char *hr = NULL;
+
+      if (match_bullet (lines[i], &rest))
+        {
+          if (in_item)
+            collect_item (c, num, item->str);
+          g_string_assign (item, rest);
+          num++;
+          in_item = TRUE;
+        }
+      else if (in_item && match_heading (lines[i], &hr))
+        {
+          collect_item (c, num, item->str);
+          in_item = FALSE;
+        }
+      else if (in_item)
+        append_line (item, lines[i]);
+    }
+  if (in_item)
+    collect_item (c, num, item->str);
+}
+
 /* 3. markdown headings followed by text. */
 static void
 read_headings (Collector *c,
@@ -677,7 +730,7 @@ mva_teacher_parse_pairs (guint        family,
   g_auto(GStrv) lines = NULL;
   g_autofree char *text = NULL;
   void (*readers[]) (Collector *, char **) = {
-    read_labelled, read_numbered, read_headings, read_paragraphs,
+    read_labelled, read_numbered, read_bullets, read_headings, read_paragraphs,
   };
   Collector c;
 

@@ -91,6 +91,21 @@ test_numbered (void)
 }
 
 static void
+test_bullets (void)
+{
+  g_autoptr(GPtrArray) p = parse_ok (6,
+    "Looking at the image:\n"
+    "- **Are the structures touching?** Most particles touch their neighbours.\n"
+    "- **Boundaries:** Sharp, with no visible interphase.\n"
+    "  They appear well defined.\n");
+
+  g_assert_cmpuint (p->len, ==, 2);
+  g_assert_cmpstr (pair (p, 0)->question, ==, "Are the structures touching?");
+  g_assert_cmpstr (pair (p, 1)->question, ==, mva_teacher_family_question (6, 1));
+  g_assert_cmpstr (pair (p, 1)->answer, ==, "Sharp, with no visible interphase. They appear well defined.");
+}
+
+static void
 test_headings (void)
 {
   g_autoptr(GPtrArray) p = parse_ok (8,
@@ -480,6 +495,7 @@ main (int    argc,
   g_test_add_func ("/Mva/Teacher/parse/answers-only", test_answers_only);
   g_test_add_func ("/Mva/Teacher/parse/numbered", test_numbered);
   g_test_add_func ("/Mva/Teacher/parse/headings", test_headings);
+  g_test_add_func ("/Mva/Teacher/parse/bullets", test_bullets);
   g_test_add_func ("/Mva/Teacher/parse/paragraphs", test_paragraphs);
   g_test_add_func ("/Mva/Teacher/parse/bad-input", test_bad_input);
   g_test_add_func ("/Mva/Teacher/parse/duplicates", test_duplicates);
