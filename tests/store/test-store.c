@@ -39,7 +39,9 @@ shared_image (const char *rel)
   if (shared == NULL)
     return NULL;
   p = g_build_filename (shared, "micrographs", rel, NULL);
-  return g_file_test (p, G_FILE_TEST_IS_REGULAR) ? g_steal_pointer (&p) : NULL;
+  if (!g_file_test (p, G_FILE_TEST_IS_REGULAR))
+    return NULL;
+  return g_canonicalize_filename (p, NULL);   /* the store keeps canonical paths */
 }
 
 static char *
