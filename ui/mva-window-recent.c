@@ -104,13 +104,25 @@ _mva_window_rebuild_recent_list (MvaWindow *self)
 
 void
 _mva_window_recent_row_activated_cb (MvaWindow     *self,
-                         GtkListBoxRow *row)
+                                     GtkListBoxRow *row)
 {
-  const char *path = g_object_get_data (G_OBJECT (row), "path");
+  g_autofree char *path = g_strdup (g_object_get_data (G_OBJECT (row), "path"));
   g_autoptr(GFile) file = NULL;
 
   if (path == NULL)
     return;
+  if (!g_file_test (path, G_FILE_TEST_EXISTS))
+    {
+      /* Moved or deleted since: say so and drop it, keep what is shown. */
+      g_autofree char *name = g_path_get_basename (path);
+      /* Translators: %s is a file name */
+      g_autofree char *title = g_strdup_printf (_("“%s” is no longer there; removed from the list"),
+                                                name);
+
+      adw_toast_overlay_add_toast (self->toast_overlay, adw_toast_new (title));
+      mva_recent_remove (self->recent, path); /* rebuilds the list, freeing @row */
+      return;
+    }
   file = g_file_new_for_path (path);
   mva_window_open_file (self, file);
 }

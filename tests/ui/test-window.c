@@ -483,6 +483,58 @@ test_drop_files (void)
   close_window (window);
 }
 
+static GtkListBoxRow *
+find_recent_row (GtkWidget  *widget,
+                 const char *path)
+{
+  if (GTK_IS_LIST_BOX_ROW (widget) &&
+      g_strcmp0 (g_object_get_data (G_OBJECT (widget), "path"), path) == 0)
+    return GTK_LIST_BOX_ROW (widget);
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkListBoxRow *row = find_recent_row (child, path);
+
+      if (row != NULL)
+        return row;
+    }
+  return NULL;
+}
+
+/* The sidebar lists the recent files; a row opens its file, and a row whose
+ * file is gone is dropped from the list instead. */
+static void
+test_recent_rows (void)
+{
+  g_autofree char *good = sample_path ("as-cast-alloy-inlens.tif");
+  g_autofree char *gone = g_build_filename (tmpdir, "moved-away.tif", NULL);
+  MvaRecent *recent = mva_application_get_recent (app);
+  g_auto(GStrv) paths = NULL;
+  MvaWindow *window = new_window ();
+  GtkListBoxRow *row;
+
+  mva_recent_clear (recent);
+  mva_recent_add (recent, good);
+  mva_recent_add (recent, gone);
+
+  row = find_recent_row (GTK_WIDGET (window), good);
+  g_assert_nonnull (row);
+  g_signal_emit_by_name (row, "activate");
+  wait_loaded (window);
+  g_assert_cmpstr (mva_window_get_state (window), ==, "image");
+  g_assert_cmpuint (mva_window_get_image (window)->full_width, ==, 1024);
+
+  row = find_recent_row (GTK_WIDGET (window), gone);
+  g_assert_nonnull (row);
+  g_signal_emit_by_name (row, "activate");
+  g_assert_cmpstr (mva_window_get_state (window), ==, "image");
+  paths = mva_recent_dup_paths (recent);
+  g_assert_cmpuint (g_strv_length (paths), ==, 1);
+  g_assert_cmpstr (paths[0], ==, good);
+  g_assert_null (find_recent_row (GTK_WIDGET (window), gone));
+  close_window (window);
+}
+
 static void
 test_settings_persist (void)
 {
@@ -589,6 +641,7 @@ main (int   argc,
   g_test_add_func ("/ui/window/superseded-load", test_superseded_load);
   g_test_add_func ("/ui/window/open-several", test_open_several);
   g_test_add_func ("/ui/window/drop-files", test_drop_files);
+  g_test_add_func ("/ui/window/recent-rows", test_recent_rows);
   g_test_add_func ("/ui/window/settings-persist", test_settings_persist);
   g_test_add_func ("/ui/recent", test_recent_list);
   ret = g_test_run ();
