@@ -551,9 +551,12 @@ typedef struct
 } MvaImportOptions;
 
 /* Import image files and folders (recursively), synth folders (qa.jsonl +
- * labels.csv), JSON Lines and LLaVA JSON. Deduplicated: importing the same
- * input twice adds nothing. Work is committed in batches; on cancel or error
- * the batches committed so far stay. stats is filled either way. */
+ * labels.csv), JSON Lines and LLaVA JSON. Image paths inside JSON records
+ * are relative to the JSON file's folder (or absolute). Deduplicated:
+ * importing the same input twice adds nothing. Work is committed in batches
+ * (5000 records or 1 s); on cancel (checked between batches; error
+ * MVA_STORE_ERROR_CANCELLED) or error the batches committed so far stay.
+ * stats is filled either way and counts only committed work. */
 gboolean    mva_store_import  (MvaStore               *store,
                                const char * const     *paths,
                                const MvaImportOptions *options,
