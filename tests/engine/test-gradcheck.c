@@ -155,9 +155,10 @@ static void att_fwd (void *c, float *out)
 
 // self: q, k, v in one (N, T, 3C) buffer; cross: q (N, T, C), kv (Nimg, Tk, 2C) with kv_index
 static void
-test_attention (const char *what, int cross, int causal, int threads)
+test_attention (const char *what, int cross, int causal, int threads, int hs)
 {
-  enum { N = 3, T = 5, NH = 2, hs = 4, C = NH * hs, Nimg = 2, Tk = 6 };
+  enum { N = 3, T = 5, NH = 2, Nimg = 2, Tk = 6 };
+  const int C = NH * hs;
   int32_t klen[N] = { 5, 3, 1 }, kv_index[N] = { 1, 0, 1 };
   int tk = cross ? Tk : T;
   int64_t nq = cross ? N * T * C : N * T * 3 * C;
@@ -265,9 +266,13 @@ main (void)
   test_matmul ();
   test_layernorm ();
   test_gelu ();
-  test_attention ("attention-bidirectional-padded", 0, 0, 1);
-  test_attention ("attention-causal", 0, 1, 2);
-  test_attention ("attention-cross", 1, 0, 3);
+  // head size 4 runs the generic (sgemm) kernels, 16 the specialised ones
+  for (int hs = 4; hs <= 16; hs += 12)
+    {
+      test_attention ("attention-bidirectional-padded", 0, 0, 1, hs);
+      test_attention ("attention-causal", 0, 1, 2, hs);
+      test_attention ("attention-cross", 1, 0, 3, hs);
+    }
   test_model ("model", 1, 1, 1, 1, 1);
   test_model ("model-no-itc", 0, 1, 1, 1, 1);
   test_model ("model-no-itm", 1, 0, 1, 1, 1);
