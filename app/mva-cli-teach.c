@@ -384,6 +384,11 @@ mva_cli_teach (int    argc,
     {
       if (max_total_tokens < 0)
         return mva_cli_fail ("teach: --max-total-tokens must be 0 or more");
+      /* a cap the administrator set in teacher.conf may be lowered, not raised */
+      if (config->max_total_tokens > 0 &&
+          (max_total_tokens == 0 || (guint64) max_total_tokens > config->max_total_tokens))
+        return mva_cli_fail ("teach: refused: %s caps a run at %" G_GUINT64_FORMAT " tokens",
+                             config->config_file, config->max_total_tokens);
       config->max_total_tokens = (guint64) max_total_tokens;
     }
   if (temperature != -1)

@@ -483,6 +483,15 @@ def case_spendcap(env):
     check(summary["prompt_tokens"] + summary["completion_tokens"] <= cap, "cap exceeded")
     check(len(env.requests("good")) == summary["ok"], "requests beyond the cap")
     check(all(x["max_tokens"] == 400 for x in env.requests()), "--max-tokens not sent")
+    # an administrator's cap in teacher.conf may be lowered on the command line, not raised
+    env.enable("good", extra="max-total-tokens=1000\n")
+    r = env.teach("--max-total-tokens", "5000")
+    check(r.returncode != 0 and "caps a run at 1000" in r.stderr, "admin cap raised: " + r.stderr)
+    r = env.teach("--json", "--max-tokens", "400", "--max-side", "256")
+    summary = json.loads(r.stdout.splitlines()[-1])
+    check(summary["spend_cap_reached"] and
+          summary["prompt_tokens"] + summary["completion_tokens"] <= 1000,
+          "admin cap not applied: %r" % summary)
 
 
 def case_families(env):
