@@ -126,10 +126,10 @@ _mva_synth_databar_draw (guint8                   *pixels,
   cairo_stroke (cr);
 
   /* micron bar: the right part, about a fifth of the image width */
-  bar_nm = nice_length (ins->pixel_nm * width * 0.2);
+  label_w = width - x;
+  bar_nm = nice_length (ins->pixel_nm * MIN (width * 0.3, label_w * 0.9));
   bar_px = bar_nm / ins->pixel_nm;
   bar_text = _mva_synth_format_length (bar_nm);
-  label_w = width - x;
   bx0 = x + (label_w - bar_px) / 2;
   bx1 = bx0 + bar_px;
   cairo_set_source_rgb (cr, 1, 1, 1);

@@ -163,7 +163,6 @@ answer_basics (MvaSynthScene *sc, gboolean databar)
   g_autofree char *px = _mva_synth_format_length (sc->pixel_nm);
   g_autofree char *fw = _mva_synth_format_length (sc->pixel_nm * sc->w);
   g_autofree char *fh = _mva_synth_format_length (sc->pixel_nm * sc->h);
-  g_autofree char *obj = upper_first (sc->facts.objects);
   double mag = _mva_synth_magnification (sc->pixel_nm, sc->w);
 
   switch (_mva_synth_rng_int (&sc->rng, 5))
@@ -175,8 +174,8 @@ answer_basics (MvaSynthScene *sc, gboolean databar)
       return g_strdup_printf ("The image shows %s (category: %s). The scale is %s per pixel, and the frame spans %s × %s.",
                               sc->facts.objects, cat, px, fw, fh);
     case 2:
-      return g_strdup_printf ("%s are shown, which places the sample in the %s category. The horizontal field width is %s, or %s per pixel.",
-                              obj, cat, fw, px);
+      return g_strdup_printf ("Shown here: %s, which places the sample in the %s category. The horizontal field width is %s, or %s per pixel.",
+                              sc->facts.objects, cat, fw, px);
     case 3:
       if (databar)
         return g_strdup_printf ("It is a %s sample: %s. The data bar gives a magnification of about %.0f×, which corresponds to %s per pixel and a %s field width.",

@@ -34,6 +34,15 @@ scale_of (MvaSynthScene *sc)
   return MAX (sc->w, sc->h) / 1024.0;
 }
 
+/* 1 + sd * N(0,1), clipped to [lo, hi] (one draw: CLAMP would evaluate it thrice) */
+static double
+spread (MvaSynthScene *sc, double sd, double lo, double hi)
+{
+  double v = 1.0 + sd * _mva_synth_rng_normal (&sc->rng);
+
+  return CLAMP (v, lo, hi);
+}
+
 static char *
 len_str (double nm)
 {
@@ -262,7 +271,8 @@ recipe_particles (MvaSynthScene *sc)
   placer_init (&pl, sc->w, sc->h, d_px * (1 + 3 * cv), target);
   if (g_str_equal (arr, "clustered"))
     {
-      n_clusters = CLAMP (target / (int) U (5, 25), 2, 64);
+      n_clusters = target / (int) U (5, 25);
+      n_clusters = CLAMP (n_clusters, 2, 64);
       for (int k = 0; k < n_clusters; k++)
         {
           cx[k] = U (0, sc->w);
@@ -272,7 +282,7 @@ recipe_particles (MvaSynthScene *sc)
   tries = target * 40;
   while (pl.n < target && tries-- > 0)
     {
-      double d = d_px * CLAMP (1 + cv * NORMAL (), 0.45, 1.9);
+      double d = d_px * spread (sc, cv, 0.45, 1.9);
       double x, y;
 
       if (n_clusters > 0)
@@ -281,7 +291,7 @@ recipe_particles (MvaSynthScene *sc)
           double spread = d_px * sqrt ((double) target / n_clusters) * 0.45;
           x = cx[k] + spread * NORMAL ();
           y = cy[k] + spread * NORMAL ();
-          placer_try (&pl, x, y, d / 2, U (0.86, 0.97), 0);
+          placer_try (&pl, x, y, d / 2, 1.0, 1.0 + 0.03 * d_px);
         }
       else
         {
@@ -364,7 +374,7 @@ recipe_particles (MvaSynthScene *sc)
   f->contrast = F ("The particles appear brighter than the substrate (about %.1f times its signal), which points to a heavier or more emissive material than the support; no labels name the elements.",
                    yp / ys);
   f->contacts = g_str_equal (arr, "clustered")
-    ? F ("Within clusters the particles touch and partly overlap (necking), while the clusters are separate; particle boundaries are sharp.")
+    ? F ("Within clusters the particles nearly touch but keep their own outlines, while the clusters are well separated; particle boundaries are sharp.")
     : F ("The particles are separate from one another, with sharp boundaries against the substrate.");
   f->environment = F ("The particles rest on a flat supporting substrate%s.",
                       sc->facts.debris ? ", and a few larger angular specks, most likely dust or debris, lie among them" : "; no other objects are in view");
@@ -385,7 +395,7 @@ recipe_porous (MvaSynthScene *sc)
   const char *variant = PICK (variants);
   double s = scale_of (sc);
   double d_nm = LOGU (8, 3000);
-  double d_px = U (18, 18 + 28 * s);
+  double d_px = U (20, 20 + 26 * s);
   double cv = g_str_equal (variant, "membrane") ? U (0.04, 0.1) : U (0.1, 0.3);
   double target_por = g_str_equal (variant, "foam") ? U (0.25, 0.5) : U (0.2, 0.45);
   double wall = MAX (1.0, 0.05 * d_px);
@@ -402,7 +412,7 @@ recipe_porous (MvaSynthScene *sc)
 
   sc->pixel_nm = d_nm / d_px;
   look_default (sc, d_px);
-  sc->look.cavity = U (2.5, 4.0);
+  sc->look.cavity = U (4.0, 6.0);
   sc->look.cavity_radius = d_px * 0.9;
   sc->look.charging = 0;
   /* ligament texture at two scales */
@@ -421,7 +431,7 @@ recipe_porous (MvaSynthScene *sc)
       for (int j = -1; j * rowh < sc->h + pitch; j++)
         for (int i = -1; i * pitch < sc->w + pitch; i++)
           {
-            double d = d_px * CLAMP (1 + cv * NORMAL (), 0.6, 1.5);
+            double d = d_px * spread (sc, cv, 0.6, 1.5);
             double x = i * pitch + (j % 2 ? pitch / 2 : 0) + 0.05 * pitch * NORMAL ();
             double y = j * rowh + 0.05 * pitch * NORMAL ();
             if (!CHANCE (0.04))
@@ -433,7 +443,7 @@ recipe_porous (MvaSynthScene *sc)
       tries = target * 60;
       while (pl.n < target && tries-- > 0)
         {
-          double d = d_px * CLAMP (1 + cv * NORMAL (), 0.45, 1.9);
+          double d = d_px * spread (sc, cv, 0.45, 1.9);
           placer_try (&pl, U (-d, sc->w + d), U (-d, sc->h + d), d / 2, 1.0, min_wall);
         }
     }
@@ -525,7 +535,7 @@ recipe_fibres (MvaSynthScene *sc)
     }
   for (int i = 0; i < n; i++)
     {
-      double d = d_px * CLAMP (1 + cv * NORMAL (), 0.35, 2.2);
+      double d = d_px * spread (sc, cv, 0.35, 2.2);
       double theta = aligned ? main_dir + 0.15 * NORMAL () : U (0, G_PI);
       double x = U (0, sc->w), y = U (0, sc->h);
       double base = (i - n) * d_px * 6.0 / n;
@@ -644,8 +654,8 @@ recipe_nanowires (MvaSynthScene *sc)
     sc->yield[i] = (float) ysub;
   for (int i = 0; i < n; i++)
     {
-      double d = d_px * CLAMP (1 + 0.15 * NORMAL (), 0.5, 1.6);
-      double L = len_px * CLAMP (1 + 0.3 * NORMAL (), 0.3, 1.8);
+      double d = d_px * spread (sc, 0.15, 0.5, 1.6);
+      double L = len_px * spread (sc, 0.3, 0.3, 1.8);
       double x = U (-0.1 * sc->w, 1.1 * sc->w), y = U (-0.1 * sc->h, 1.1 * sc->h);
 
       if (vertical)
@@ -1414,7 +1424,7 @@ recipe_biological (MvaSynthScene *sc)
       }
     for (int i = 0; i < target; i++)
       {
-        double d = size_px * CLAMP (1 + 0.1 * NORMAL (), 0.6, 1.5);
+        double d = size_px * spread (sc, 0.1, 0.6, 1.5);
         double x, y;
         int k = _mva_synth_rng_int (&sc->rng, ncl);
 
