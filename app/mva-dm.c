@@ -531,7 +531,12 @@ _mva_dm_parse (const guint8 *data,
           info->elem_type = d->elem_type;
           info->data_offset = d->offset;
           info->data_count = d->count;
-          info->data_type = (int) number (&p, lookup (&p, "ImageList/%u/ImageData/DataType", i));
+          {
+            /* Any double may sit there: only small integers are data types. */
+            double dt = number (&p, lookup (&p, "ImageList/%u/ImageData/DataType", i));
+
+            info->data_type = isfinite (dt) && dt >= 0 && dt <= 1000 ? (int) dt : -1;
+          }
         }
     }
   if (best != G_MAXUINT)
