@@ -66,12 +66,15 @@ for t in tiffmeta sidecar dm load; do
   # Whole micrographs are megabytes: the loader fuzzes their first 64 KiB
   # (headers, tags, first strips); DM files are kept whole (tag tree after the data).
   case "$t" in load) maxlen=65536 ;; dm) maxlen=2097152 ;; *) maxlen=16384 ;; esac
-  ( cd "$out/$t" && ASAN_OPTIONS=detect_leaks=1 "$bin" -max_total_time="$secs" -timeout=10 \
+  ( cd "$out/$t" && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 "$bin" -max_total_time="$secs" -timeout=10 \
       -max_len="$maxlen" -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$out/$t/" \
       "$seeds" ) > "$log" 2>&1
   execs=$(grep -o 'stat::number_of_executed_units:[[:space:]]*[0-9]*' "$log" | awk '{print $2}')
   rate=$(grep -o 'stat::average_exec_per_sec:[[:space:]]*[0-9]*' "$log" | awk '{print $2}')
   crashes=$(ls "$out/$t" | grep -c -E '^(crash|leak|timeout|oom)-' || true)
+  if [ "$crashes" = 0 ] && grep -q -E '^SUMMARY: |ERROR: libFuzzer' "$log"; then
+    crashes=1
+  fi
   printf '%-10s %12s %10s %8s\n' "$t" "${execs:-?}" "${rate:-?}" "$crashes"
   rm -rf "$seeds"
 done
