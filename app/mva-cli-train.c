@@ -70,8 +70,13 @@ on_progress (const MvaTrainProgress *p, gpointer user_data)
   switch (p->phase)
     {
     case MVA_TRAIN_PHASE_LOADING:
-      mva_cli_progress ("train: loaded %u images", p->total);
-      mva_cli_progress_done ();
+      if (p->done < p->total)
+        mva_cli_progress ("train: loading images %u/%u", p->done, p->total);
+      else
+        {
+          mva_cli_progress ("train: loaded %u images", p->total);
+          mva_cli_progress_done ();
+        }
       break;
     case MVA_TRAIN_PHASE_TOKENIZER:
       mva_cli_progress ("train: building the tokenizer from the training text");

@@ -51,6 +51,7 @@ mva_dataset_free (MvaDataset *ds)
     }
   g_free (ds->image_paths);
   g_free (ds->pixels);
+  g_free (ds->channels);
   g_clear_pointer (&ds->pairs, g_array_unref);
   g_free (ds->dir);
   g_free (ds);
@@ -108,6 +109,20 @@ load_worker (gpointer data)
           g_mutex_unlock (&job->lock);
           break;
         }
+      {
+        /* keep gray images once instead of three times */
+        gsize npx = (gsize) job->ds->size * job->ds->size;
+        gboolean gray = TRUE;
+        for (gsize k = 0; k < npx && gray; k++)
+          gray = px[k * 3] == px[k * 3 + 1] && px[k * 3] == px[k * 3 + 2];
+        if (gray)
+          {
+            for (gsize k = 0; k < npx; k++)
+              px[k] = px[k * 3];
+            px = g_realloc (px, npx);
+          }
+        job->ds->channels[i] = gray ? 1 : 3;
+      }
       job->ds->pixels[i] = px;
       g_atomic_int_inc (&job->done);
     }
@@ -234,6 +249,7 @@ mva_dataset_load (const char         *dir,
   ds->n_images = paths->len;
   ds->image_paths = g_new0 (char *, ds->n_images + 1);
   ds->pixels = g_new0 (guint8 *, ds->n_images + 1);
+  ds->channels = g_new0 (guint8, ds->n_images + 1);
   for (guint i = 0; i < ds->n_images; i++)
     ds->image_paths[i] = g_ptr_array_index (paths, i);
   g_ptr_array_set_free_func (paths, NULL); /* the data set owns the paths now */
@@ -247,15 +263,21 @@ mva_dataset_load (const char         *dir,
   workers = g_new0 (GThread *, threads);
   for (guint t = 0; t < threads; t++)
     workers[t] = g_thread_new ("mva-dataset", load_worker, &job);
-  for (;;)
+  for (gint64 last_report = 0;;)
     {
       gint done = g_atomic_int_get (&job.done);
+      gint64 now = g_get_monotonic_time ();
       gboolean failed;
       g_mutex_lock (&job.lock);
       failed = job.error != NULL;
       g_mutex_unlock (&job.lock);
-      if (progress != NULL)
-        progress ((guint) done, ds->n_images, user_data);
+      /* at most one report a second, and the last one */
+      if (progress != NULL && !failed &&
+          (done >= (gint) ds->n_images || now - last_report >= G_USEC_PER_SEC))
+        {
+          progress ((guint) done, ds->n_images, user_data);
+          last_report = now;
+        }
       if (done >= (gint) ds->n_images || failed || g_cancellable_is_cancelled (cancellable))
         break;
       g_usleep (100 * 1000);
@@ -276,6 +298,25 @@ mva_dataset_load (const char         *dir,
       return NULL;
     }
   return g_steal_pointer (&ds);
+}
+
+void
+mva_dataset_image_floats (const MvaDataset *ds,
+                          guint             i,
+                          float            *out)
+{
+  gsize plane = (gsize) ds->size * ds->size;
+
+  g_return_if_fail (ds != NULL && i < ds->n_images && out != NULL);
+  if (ds->channels[i] == 3)
+    {
+      mva_preprocess_normalize_rgb8 (ds->pixels[i], ds->size, out);
+      return;
+    }
+  for (gsize k = 0; k < plane; k++)
+    out[k] = ((float) ds->pixels[i][k] / 255.0f - 0.5f) / 0.5f;
+  memcpy (out + plane, out, plane * sizeof (float));
+  memcpy (out + 2 * plane, out, plane * sizeof (float));
 }
 
 /* --- training run ------------------------------------------------------------- */
@@ -397,7 +438,7 @@ fill_batch (Run *r, const guint *idx, const gboolean *use_caption, guint n, stru
       const int32_t *q = use_caption[i] ? p->with_caption : p->without;
       int32_t ql = use_caption[i] ? p->n_with : p->n_without;
 
-      mva_preprocess_normalize_rgb8 (r->ds->pixels[p->image], S, r->images + i * img_len);
+      mva_dataset_image_floats (r->ds, p->image, r->images + i * img_len);
       memcpy (r->question + (gsize) i * Tq, q, sizeof (int32_t) * (gsize) ql);
       r->question_len[i] = ql;
       memcpy (r->answer + (gsize) i * Ta, p->answer, sizeof (int32_t) * (gsize) p->n_answer);
@@ -502,7 +543,7 @@ validate (void *user, mve_model_t m, float *val_loss)
       for (guint i = 0; i < n; i++)
         cap[i] = r->pairs[idx[i]].has_caption;
       fill_batch (r, idx, cap, n, &b);
-      st = mve_model_forward (m, &b, &L);
+      st = mve_model_evaluate (m, &b, &L);
       if (st != MVE_STATUS_OK)
         return st;
       sum += (double) L.total * n;
@@ -763,6 +804,25 @@ write_log (const Run *r, const RunInfo *info, const char *path, GError **error)
   return g_file_set_contents (path, text, -1, error);
 }
 
+typedef struct
+{
+  MvaTrainProgressFunc progress;
+  gpointer             user_data;
+} LoadProgress;
+
+static void
+on_load_progress (guint done, guint total, gpointer data)
+{
+  LoadProgress *lp = data;
+  MvaTrainProgress p = { 0 };
+
+  p.phase = MVA_TRAIN_PHASE_LOADING;
+  p.done = done;
+  p.total = total;
+  if (lp->progress)
+    lp->progress (&p, lp->user_data);
+}
+
 gboolean
 mva_trainer_run (const MvaTrainOptions *opts,
                  MvaTrainProgressFunc   progress,
@@ -872,18 +932,15 @@ mva_trainer_run (const MvaTrainOptions *opts,
   /* 2. data */
   {
     g_autoptr(GError) local = NULL;
+    LoadProgress lp = { progress, user_data };
     ds = mva_dataset_load (opts->data_dir, (guint) cfg.image_size, MAX (opts->threads, 1),
-                           NULL, NULL, cancellable, &local);
+                           on_load_progress, &lp, cancellable, &local);
     if (ds == NULL)
       {
         g_propagate_error (error, g_steal_pointer (&local));
         goto out;
       }
   }
-  p.phase = MVA_TRAIN_PHASE_LOADING;
-  p.done = p.total = ds->n_images;
-  if (progress)
-    progress (&p, user_data);
 
   /* 3. validation split by image */
   r.opts = opts;

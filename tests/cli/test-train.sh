@@ -112,8 +112,9 @@ expect_error() {
   local rc=0
   "$cli" train "$@" > /dev/null 2> "$dir/err" || rc=$?
   [ $rc -ne 0 ] || fail "accepted: $*"
-  [ "$(wc -l < "$dir/err")" -eq 1 ] || { cat "$dir/err"; fail "not one line: $*"; }
-  grep -q -- "$want" "$dir/err" || { cat "$dir/err"; fail "message lacks '$want': $*"; }
+  # progress lines may come first; the reason is one line, the last one
+  [ "$(grep -c '^mvaema-cli:' "$dir/err")" -eq 1 ] || { cat "$dir/err"; fail "not one reason line: $*"; }
+  tail -n 1 "$dir/err" | grep -q -- "^mvaema-cli: .*$want" || { cat "$dir/err"; fail "last line lacks '$want': $*"; }
 }
 expect_error "required" --out "$dir/x"
 expect_error "not a folder" --data "$dir/nope" --out "$dir/x"
