@@ -62,9 +62,10 @@ def main():
     p = ref.init_params(c, gen, dtype=torch.float32)
     opt = torch.optim.Adam(list(p.values()), lr=1e-3)
     batches = [random_batch(c, args.batch, gen) for _ in range(args.warmup + args.steps)]
-    t_train = 0.0
+    t_train = c_train = 0.0
     for i, b in enumerate(batches):
         t0 = time.perf_counter()
+        c0 = time.process_time()
         out = ref.forward(p, c, *b)
         opt.zero_grad()
         out["total"].backward()
@@ -72,23 +73,29 @@ def main():
         opt.step()
         if i >= args.warmup:
             t_train += time.perf_counter() - t0
+            c_train += time.process_time() - c0
     sps = args.batch * args.steps / t_train
 
     torch.set_num_threads(args.gen_threads or args.threads)
     image = torch.rand(3, c["image_size"], c["image_size"], generator=gen) * 2 - 1
     question = torch.randint(7, c["vocab_size"], (20,), generator=gen).tolist()
-    times = []
+    times, ctimes = [], []
     for _ in range(args.gen_runs + 1):
         t0 = time.perf_counter()
+        c0 = time.process_time()
         toks = ref.generate_greedy(p, c, image, question, 64)
         times.append(time.perf_counter() - t0)
+        ctimes.append(time.process_time() - c0)
     assert len(toks) == 64
     times = sorted(times[1:])
     gen_ms = 1000 * times[len(times) // 2]
+    gen_cpu_ms = 1000 * sorted(ctimes[1:])[len(times) // 2]
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     print(json.dumps({"impl": "pytorch", "torch": torch.__version__, "threads": args.threads,
                       "train_samples_per_s": round(sps, 2), "generate_ms_64": round(gen_ms, 2),
-                      "peak_rss_mb": round(rss, 1)}))
+                      "peak_rss_mb": round(rss, 1),
+                      "train_cpu_s_per_step": round(c_train / args.steps, 3),
+                      "generate_cpu_ms_64": round(gen_cpu_ms, 2)}))
 
 
 if __name__ == "__main__":
