@@ -1279,6 +1279,8 @@ async_thread (gpointer data)
   gboolean ok;
 
   a->task = task;
+  if (a->api_key == NULL && a->config->enabled)
+    a->api_key = mva_teacher_config_dup_api_key (a->config);  /* keyring: not on the GUI thread */
   ok = mva_teacher_run (a->store, a->config, a->api_key, a->micrographs, a->family_mask,
                         g_task_get_cancellable (task), a->progress ? async_progress : NULL, a,
                         &a->stats, &error);

@@ -146,6 +146,8 @@ gboolean         mva_teacher_run            (MvaStore               *store,
 
 /* The same run on a dedicated thread, for the GUI. config is copied and
  * micrographs (MvaMicrograph*) referenced, so the caller may drop them.
+ * api_key NULL: looked up on that thread with mva_teacher_config_dup_api_key
+ * (the keyring call never blocks the caller).
  * progress is called in the thread-default main context of the caller (with
  * a snapshot of the stats whose current_path is valid during the call), and
  * callback there too, once. */
