@@ -731,7 +731,7 @@ _mva_image_load_dm (const char *path,
                 double re = value_at (&p, info.elem_type, base + (guint64) x * 2 * esize);
                 double im = value_at (&p, info.elem_type, base + ((guint64) x * 2 + 1) * esize);
 
-                ((float *) row)[x] = (float) hypot (re, im);
+                ((float *) row)[x] = _mva_to_float (hypot (re, im));
               }
             else
               {
@@ -753,7 +753,7 @@ _mva_image_load_dm (const char *path,
                     break;
                   default:
                     if (image->sample_format == MVA_SAMPLE_FLOAT)
-                      ((float *) row)[x] = (float) v;
+                      ((float *) row)[x] = _mva_to_float (v);
                     else if (image->sample_format == MVA_SAMPLE_INT)
                       ((gint32 *) row)[x] = (gint32) v;
                     else

@@ -70,6 +70,14 @@ gboolean  _mva_image_check_claim (const MvaImage *image,
                                   GError        **error);
 guint64   _mva_file_size         (FILE *fp);
 
+/* double -> float without leaving float's range (NaN stays NaN). */
+static inline float
+_mva_to_float (double v)
+{
+  return v > 3.4028234663852886e38 ? 3.4028234663852886e38f
+         : v < -3.4028234663852886e38 ? -3.4028234663852886e38f : (float) v;
+}
+
 /* Decoders. header_only: fill sizes and metadata, leave data NULL. */
 MvaImage *_mva_image_load_png   (const char *path, FILE *fp, guint max_side,
                                  gboolean header_only, GError **error);

@@ -308,7 +308,7 @@ convert_row (const Layout *l, MvaImage *image, guint8 *const *planes, void *out)
               break;
             default:
               if (image->sample_format == MVA_SAMPLE_FLOAT)
-                ((float *) out)[o] = (float) (l->invert ? -v : v);
+                ((float *) out)[o] = _mva_to_float (l->invert ? -v : v);
               else if (image->sample_format == MVA_SAMPLE_INT)
                 ((gint32 *) out)[o] = (gint32) (l->invert ? -v - 1 : v);
               else

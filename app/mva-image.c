@@ -226,7 +226,7 @@ sample_set (void *row, gsize i, guint bits, MvaSampleFormat fmt, double v)
 {
   if (fmt == MVA_SAMPLE_FLOAT)
     {
-      ((float *) row)[i] = (float) v;
+      ((float *) row)[i] = _mva_to_float (v);
       return;
     }
   v = floor (v + 0.5);
