@@ -233,7 +233,7 @@ add_debris (MvaSynthScene *sc, double size_px)
           px[k] = cx + rr * cos (a);
           py[k] = cy + rr * sin (a);
         }
-      _mva_synth_polygon (sc, px, py, m, 0, r * 0.3, U (0.5, 1.5), 1.1f, 0.8f);
+      _mva_synth_polygon (sc, px, py, m, 0, r * 0.3, U (0.5, 1.5), 0.9f, 0.8f);
     }
   sc->facts.debris = n;
 }
@@ -325,7 +325,7 @@ recipe_particles (MvaSynthScene *sc)
         dn[n_in++] = 2 * r * sc->pixel_nm;
     }
   if (CHANCE (0.25))
-    add_debris (sc, d_px * 3);
+    add_debris (sc, d_px * 1.5);
   sc->look.charging *= 0.4;
   st = stats_of (dn, n_in);
   set_size (sc, "particle diameter", st);
