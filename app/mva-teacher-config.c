@@ -243,6 +243,49 @@ mva_teacher_config_load (MvaTeacherConfig *config,
   return TRUE;
 }
 
+void
+mva_teacher_config_apply_settings (MvaTeacherConfig *config,
+                                   GSettings        *settings,
+                                   gboolean         *locked)
+{
+  g_autoptr(GSettingsSchema) schema = NULL;
+
+  g_return_if_fail (config != NULL && G_IS_SETTINGS (settings));
+
+  g_object_get (settings, "settings-schema", &schema, NULL);
+  if (locked != NULL)
+    *locked = FALSE;
+  if (schema == NULL)
+    return;
+  if (g_settings_schema_has_key (schema, "teacher-enabled"))
+    {
+      config->enabled = g_settings_get_boolean (settings, "teacher-enabled");
+      if (locked != NULL)
+        *locked = !g_settings_is_writable (settings, "teacher-enabled");
+    }
+  if (g_settings_schema_has_key (schema, "teacher-endpoint"))
+    {
+      g_autofree char *endpoint = g_settings_get_string (settings, "teacher-endpoint");
+
+      if (*g_strstrip (endpoint) != '\0')
+        {
+          g_free (config->endpoint);
+          config->endpoint = g_steal_pointer (&endpoint);
+          config->endpoint_locked = TRUE;
+        }
+    }
+  if (g_settings_schema_has_key (schema, "teacher-model"))
+    {
+      g_autofree char *model = g_settings_get_string (settings, "teacher-model");
+
+      if (*g_strstrip (model) != '\0')
+        {
+          g_free (config->model);
+          config->model = g_steal_pointer (&model);
+        }
+    }
+}
+
 char *
 mva_teacher_endpoint_host (const char *endpoint,
                            GError    **error)

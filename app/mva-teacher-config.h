@@ -34,7 +34,7 @@
  */
 #pragma once
 
-#include <glib.h>
+#include <gio/gio.h>
 
 G_BEGIN_DECLS
 
@@ -88,6 +88,15 @@ MvaTeacherConfig *mva_teacher_config_copy      (const MvaTeacherConfig *config);
  * an error (the teacher stays disabled); an unreadable or malformed file is. */
 gboolean          mva_teacher_config_load      (MvaTeacherConfig *config,
                                                 GError          **error);
+
+/* For the GUI: take enabled, endpoint and model from the application's
+ * GSettings keys "teacher-enabled", "teacher-endpoint" and "teacher-model"
+ * (keys the schema lacks are left alone; empty strings too). *locked (may be
+ * NULL) is TRUE when an administrator has locked "teacher-enabled". The
+ * endpoint then counts as configured (endpoint_locked). */
+void              mva_teacher_config_apply_settings (MvaTeacherConfig *config,
+                                                     GSettings        *settings,
+                                                     gboolean         *locked);
 
 /* Check the settings a run needs (enabled, endpoint is an http(s) URL,
  * model set, numbers in range). Sets MVA_TEACHER_ERROR_DISABLED or _INVALID. */

@@ -6,6 +6,8 @@
 #include "config.h"
 
 #include <glib/gstdio.h>
+#define G_SETTINGS_ENABLE_BACKEND
+#include <gio/gsettingsbackend.h>
 #include <json-glib/json-glib.h>
 #include <string.h>
 
@@ -377,6 +379,71 @@ on_run_done (GObject      *source,
   *out = g_object_ref (result);
 }
 
+/* The GUI's keys, read through the application's real schema (data/). */
+static void
+test_settings (void)
+{
+  const char *src = g_getenv ("MVAEMA_SOURCE_DIR");
+  g_autofree char *data = NULL;
+  g_autofree char *dir = NULL;
+  g_autofree char *cmd = NULL;
+  g_autoptr(GSettingsSchemaSource) source = NULL;
+  g_autoptr(GSettingsSchema) schema = NULL;
+  g_autoptr(GSettingsBackend) backend = NULL;
+  g_autoptr(GSettings) settings = NULL;
+  g_autoptr(MvaTeacherConfig) config = mva_teacher_config_new ();
+  g_autoptr(GError) error = NULL;
+  gboolean locked = TRUE;
+  int status = -1;
+
+  g_autofree char *compiler = g_find_program_in_path ("glib-compile-schemas");
+
+  if (src == NULL || compiler == NULL)
+    {
+      g_test_skip ("needs MVAEMA_SOURCE_DIR and glib-compile-schemas");
+      return;
+    }
+  data = g_build_filename (src, "data", NULL);
+  dir = g_dir_make_tmp ("mva-teacher-schema-XXXXXX", NULL);
+  cmd = g_strdup_printf ("glib-compile-schemas --targetdir='%s' '%s'", dir, data);
+  g_assert_true (g_spawn_command_line_sync (cmd, NULL, NULL, &status, NULL));
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  source = g_settings_schema_source_new_from_directory (dir, NULL, FALSE, &error);
+  g_assert_no_error (error);
+  schema = g_settings_schema_source_lookup (source, APP_ID, FALSE);
+  if (schema == NULL)
+    schema = g_settings_schema_source_lookup (source, "io.github.mvaema.Workbench", FALSE);
+  g_assert_nonnull (schema);
+  g_assert_true (g_settings_schema_has_key (schema, "teacher-enabled"));
+  backend = g_memory_settings_backend_new ();
+  settings = g_settings_new_full (schema, backend, NULL);
+
+  /* defaults: off, nothing configured */
+  mva_teacher_config_apply_settings (config, settings, &locked);
+  g_assert_false (config->enabled);
+  g_assert_false (locked);
+  g_assert_null (config->endpoint);
+  g_assert_false (mva_teacher_config_validate (config, &error));
+  g_assert_error (error, MVA_TEACHER_ERROR, MVA_TEACHER_ERROR_DISABLED);
+  g_clear_error (&error);
+
+  g_settings_set_boolean (settings, "teacher-enabled", TRUE);
+  g_settings_set_string (settings, "teacher-endpoint", "https://llm.example.org/v1");
+  g_settings_set_string (settings, "teacher-model", "vision-large");
+  mva_teacher_config_apply_settings (config, settings, &locked);
+  g_assert_true (config->enabled);
+  g_assert_true (config->endpoint_locked);
+  g_assert_cmpstr (config->endpoint, ==, "https://llm.example.org/v1");
+  g_assert_cmpstr (config->model, ==, "vision-large");
+  g_assert_true (mva_teacher_config_validate (config, &error));
+
+  g_clear_object (&settings);
+  {
+    g_autofree char *rm = g_strdup_printf ("rm -rf '%s'", dir);
+    g_assert_true (g_spawn_command_line_sync (rm, NULL, NULL, NULL, NULL));
+  }
+}
+
 typedef struct
 {
   GThread *thread;
@@ -505,6 +572,7 @@ main (int    argc,
   g_test_add_func ("/Mva/Teacher/request-body", test_request_body);
   g_test_add_func ("/Mva/Teacher/config", test_config);
   g_test_add_func ("/Mva/Teacher/async", test_async);
+  g_test_add_func ("/Mva/Teacher/settings", test_settings);
   status = g_test_run ();
   if (!g_spawn_command_line_sync (rm, NULL, NULL, NULL, NULL))
     g_printerr ("could not remove %s\n", tmp);
