@@ -52,6 +52,7 @@ mva_dataset_free (MvaDataset *ds)
   g_free (ds->image_paths);
   g_free (ds->pixels);
   g_free (ds->channels);
+  g_clear_pointer (&ds->index, g_hash_table_unref);
   g_clear_pointer (&ds->pairs, g_array_unref);
   g_free (ds->dir);
   g_free (ds);
@@ -130,6 +131,86 @@ load_worker (gpointer data)
 }
 
 MvaDataset *
+mva_dataset_new (const char *dir,
+                 guint       size)
+{
+  MvaDataset *ds;
+
+  g_return_val_if_fail (size > 0, NULL);
+  ds = g_new0 (MvaDataset, 1);
+  ds->dir = g_strdup (dir);
+  ds->size = size;
+  ds->pairs = g_array_new (FALSE, TRUE, sizeof (MvaQaPair));
+  g_array_set_clear_func (ds->pairs, qa_pair_clear);
+  ds->index = g_hash_table_new (g_str_hash, g_str_equal);
+  ds->image_paths = g_new0 (char *, 1);
+  ds->pixels = g_new0 (guint8 *, 1);
+  ds->channels = g_new0 (guint8, 1);
+  return ds;
+}
+
+static guint
+mva_dataset_add_image (MvaDataset *ds,
+                       const char *image)
+{
+  /* canonical, so "./a.png" and "a.png" are one image (and one side of the split) */
+  g_autofree char *abs = g_canonicalize_filename (image, ds->dir);
+  gpointer found;
+
+  if (g_hash_table_lookup_extended (ds->index, abs, NULL, &found))
+    return GPOINTER_TO_UINT (found);
+  ds->image_paths = g_renew (char *, ds->image_paths, ds->n_images + 2);
+  ds->pixels = g_renew (guint8 *, ds->pixels, ds->n_images + 2);
+  ds->channels = g_renew (guint8, ds->channels, ds->n_images + 2);
+  ds->image_paths[ds->n_images] = g_steal_pointer (&abs);
+  ds->image_paths[ds->n_images + 1] = NULL;
+  ds->pixels[ds->n_images] = ds->pixels[ds->n_images + 1] = NULL;
+  ds->channels[ds->n_images] = ds->channels[ds->n_images + 1] = 0;
+  g_hash_table_insert (ds->index, ds->image_paths[ds->n_images],
+                       GUINT_TO_POINTER (ds->n_images));
+  return ds->n_images++;
+}
+
+guint
+mva_dataset_add_pair (MvaDataset *ds,
+                      const char *image,
+                      const char *question,
+                      const char *answer,
+                      const char *caption,
+                      const char *category,
+                      int         family)
+{
+  MvaQaPair pair = { 0 };
+
+  g_return_val_if_fail (ds != NULL && image != NULL && question != NULL && answer != NULL, 0);
+  g_return_val_if_fail (ds->loaded == FALSE, 0);
+  pair.image = mva_dataset_add_image (ds, image);
+  pair.category = g_strdup (category);
+  pair.family = family;
+  pair.answer = g_strdup (answer);
+  if (caption != NULL && caption[0] != '\0' && g_str_has_prefix (question, caption))
+    {
+      const char *rest = question + strlen (caption);
+      while (*rest == ' ')
+        rest++;
+      pair.question = g_strdup (rest);
+      pair.caption = g_strdup (caption);
+      pair.asked_with_caption = TRUE;
+    }
+  else
+    {
+      pair.question = g_strdup (question);
+      pair.caption = caption != NULL && caption[0] != '\0'
+                       ? g_strdup (caption)
+                       : (category != NULL && category[0] != '\0'
+                            ? g_strdup_printf ("This SEM image shows %s.", category)
+                            : NULL);
+    }
+  g_array_append_val (ds->pairs, pair);
+  return ds->pairs->len - 1;
+}
+
+MvaDataset *
 mva_dataset_load (const char         *dir,
                   guint               size,
                   guint               threads,
@@ -140,12 +221,8 @@ mva_dataset_load (const char         *dir,
 {
   g_autoptr(MvaDataset) ds = NULL;
   g_autofree char *qa_path = NULL, *text = NULL;
-  g_autoptr(GHashTable) index = NULL;
-  g_autoptr(GPtrArray) paths = NULL;
   g_autoptr(GError) local = NULL;
   g_auto(GStrv) lines = NULL;
-  LoadJob job = { 0 };
-  GThread **workers;
 
   g_return_val_if_fail (dir != NULL, NULL);
   g_return_val_if_fail (size > 0, NULL);
@@ -156,24 +233,16 @@ mva_dataset_load (const char         *dir,
       g_set_error (error, MVA_TRAINER_ERROR, MVA_TRAINER_ERROR_DATA, "%s", local->message);
       return NULL;
     }
-  ds = g_new0 (MvaDataset, 1);
-  ds->dir = g_strdup (dir);
-  ds->size = size;
-  ds->pairs = g_array_new (FALSE, TRUE, sizeof (MvaQaPair));
-  g_array_set_clear_func (ds->pairs, qa_pair_clear);
-  index = g_hash_table_new (g_str_hash, g_str_equal);
-  paths = g_ptr_array_new_with_free_func (g_free);
-
+  ds = mva_dataset_new (dir, size);
   lines = g_strsplit (text, "\n", -1);
   for (guint ln = 0; lines[ln] != NULL; ln++)
     {
       g_autoptr(JsonParser) parser = json_parser_new ();
       g_autoptr(GError) perr = NULL;
-      const char *image, *question, *answer, *caption, *category;
+      const char *image, *question, *answer;
       g_autofree char *abs = NULL;
       JsonObject *o;
-      MvaQaPair pair = { 0 };
-      gpointer found;
+      int family = 0;
 
       g_strstrip (lines[ln]);
       if (lines[ln][0] == '\0')
@@ -197,47 +266,18 @@ mva_dataset_load (const char         *dir,
                        qa_path, ln + 1);
           return NULL;
         }
-      /* canonical, so "./a.png" and "a.png" are one image (and one side of the split) */
       abs = g_canonicalize_filename (image, dir);
-      if (!g_hash_table_lookup_extended (index, abs, NULL, &found))
+      if (!g_hash_table_contains (ds->index, abs) && !g_file_test (abs, G_FILE_TEST_IS_REGULAR))
         {
-          if (!g_file_test (abs, G_FILE_TEST_IS_REGULAR))
-            {
-              g_set_error (error, MVA_TRAINER_ERROR, MVA_TRAINER_ERROR_DATA,
-                           "%s line %u: image %s not found", qa_path, ln + 1, image);
-              return NULL;
-            }
-          found = GUINT_TO_POINTER (paths->len);
-          g_ptr_array_add (paths, g_strdup (abs));
-          g_hash_table_insert (index, g_ptr_array_index (paths, paths->len - 1), found);
+          g_set_error (error, MVA_TRAINER_ERROR, MVA_TRAINER_ERROR_DATA,
+                       "%s line %u: image %s not found", qa_path, ln + 1, image);
+          return NULL;
         }
-      pair.image = GPOINTER_TO_UINT (found);
-      category = member_string (o, "category");
-      pair.category = g_strdup (category);
       if (json_object_has_member (o, "family") &&
           JSON_NODE_HOLDS_VALUE (json_object_get_member (o, "family")))
-        pair.family = (int) json_object_get_int_member (o, "family");
-      caption = member_string (o, "caption");
-      pair.answer = g_strdup (answer);
-      if (caption != NULL && caption[0] != '\0' && g_str_has_prefix (question, caption))
-        {
-          const char *rest = question + strlen (caption);
-          while (*rest == ' ')
-            rest++;
-          pair.question = g_strdup (rest);
-          pair.caption = g_strdup (caption);
-          pair.asked_with_caption = TRUE;
-        }
-      else
-        {
-          pair.question = g_strdup (question);
-          pair.caption = caption != NULL && caption[0] != '\0'
-                           ? g_strdup (caption)
-                           : (category != NULL && category[0] != '\0'
-                                ? g_strdup_printf ("This SEM image shows %s.", category)
-                                : NULL);
-        }
-      g_array_append_val (ds->pairs, pair);
+        family = (int) json_object_get_int_member (o, "family");
+      mva_dataset_add_pair (ds, abs, question, answer, member_string (o, "caption"),
+                            member_string (o, "category"), family);
     }
   if (ds->pairs->len == 0)
     {
@@ -245,14 +285,30 @@ mva_dataset_load (const char         *dir,
                    "%s holds no question/answer pairs", qa_path);
       return NULL;
     }
+  if (!mva_dataset_load_images (ds, threads, progress, user_data, cancellable, error))
+    return NULL;
+  return g_steal_pointer (&ds);
+}
 
-  ds->n_images = paths->len;
-  ds->image_paths = g_new0 (char *, ds->n_images + 1);
-  ds->pixels = g_new0 (guint8 *, ds->n_images + 1);
-  ds->channels = g_new0 (guint8, ds->n_images + 1);
-  for (guint i = 0; i < ds->n_images; i++)
-    ds->image_paths[i] = g_ptr_array_index (paths, i);
-  g_ptr_array_set_free_func (paths, NULL); /* the data set owns the paths now */
+gboolean
+mva_dataset_load_images (MvaDataset         *ds,
+                         guint               threads,
+                         MvaDatasetProgress  progress,
+                         gpointer            user_data,
+                         GCancellable       *cancellable,
+                         GError            **error)
+{
+  LoadJob job = { 0 };
+  GThread **workers;
+
+  g_return_val_if_fail (ds != NULL, FALSE);
+  if (ds->loaded)
+    return TRUE;
+  if (ds->n_images == 0)
+    {
+      g_set_error (error, MVA_TRAINER_ERROR, MVA_TRAINER_ERROR_DATA, "the data set has no images");
+      return FALSE;
+    }
 
   /* preprocess with worker threads; this thread reports progress */
   threads = CLAMP (threads, 1, 64);
@@ -289,15 +345,16 @@ mva_dataset_load (const char         *dir,
   if (job.error != NULL)
     {
       g_propagate_error (error, job.error);
-      return NULL;
+      return FALSE;
     }
   if (g_cancellable_is_cancelled (cancellable))
     {
       g_set_error (error, MVA_TRAINER_ERROR, MVA_TRAINER_ERROR_CANCELLED,
                    "cancelled while loading images");
-      return NULL;
+      return FALSE;
     }
-  return g_steal_pointer (&ds);
+  ds->loaded = TRUE;
+  return TRUE;
 }
 
 void
@@ -673,13 +730,17 @@ add_summary_members (JsonBuilder *b, const Run *r, const RunInfo *info)
   const MvaTrainOptions *o = r->opts;
   const StepLog *last = r->steps->len ? &g_array_index (r->steps, StepLog, r->steps->len - 1) : NULL;
   const EpochLog *le = r->epochs->len ? &g_array_index (r->epochs, EpochLog, r->epochs->len - 1) : NULL;
-  g_autofree char *data_abs = g_canonicalize_filename (o->data_dir, NULL);
+  const char *data = o->data_dir ? o->data_dir : r->ds->dir;
+  g_autofree char *data_abs = data ? g_canonicalize_filename (data, NULL) : NULL;
   g_autofree char *out_abs = g_canonicalize_filename (o->out_dir, NULL);
 
   json_builder_set_member_name (b, "out");
   json_builder_add_string_value (b, out_abs);
   json_builder_set_member_name (b, "data");
-  json_builder_add_string_value (b, data_abs);
+  if (data_abs)
+    json_builder_add_string_value (b, data_abs);
+  else
+    json_builder_add_null_value (b);
   json_builder_set_member_name (b, "init");
   if (o->init_dir)
     {
@@ -823,16 +884,18 @@ on_load_progress (guint done, guint total, gpointer data)
     lp->progress (&p, lp->user_data);
 }
 
-gboolean
-mva_trainer_run (const MvaTrainOptions *opts,
-                 MvaTrainProgressFunc   progress,
-                 gpointer               user_data,
-                 GCancellable          *cancellable,
-                 gboolean              *cancelled,
-                 JsonNode             **summary,
-                 GError               **error)
+static gboolean
+trainer_run (const MvaTrainOptions *opts,
+             MvaDataset            *given,
+             MvaTrainProgressFunc   progress,
+             gpointer               user_data,
+             GCancellable          *cancellable,
+             gboolean              *cancelled,
+             JsonNode             **summary,
+             GError               **error)
 {
-  g_autoptr(MvaDataset) ds = NULL;
+  g_autoptr(MvaDataset) owned = NULL;
+  MvaDataset *ds = given;
   g_autofree char *model_path = NULL, *tok_path = NULL, *log_path = NULL;
   mve_tokenizer *tok = NULL;
   mve_model_t model = NULL;
@@ -849,7 +912,8 @@ mva_trainer_run (const MvaTrainOptions *opts,
   g_autofree guint *img_order = NULL;
   g_autofree gboolean *is_val = NULL;
 
-  g_return_val_if_fail (opts != NULL && opts->data_dir != NULL && opts->out_dir != NULL, FALSE);
+  g_return_val_if_fail (opts != NULL && opts->out_dir != NULL, FALSE);
+  g_return_val_if_fail (given != NULL || opts->data_dir != NULL, FALSE);
   if (cancelled)
     *cancelled = FALSE;
   if (summary)
@@ -933,12 +997,33 @@ mva_trainer_run (const MvaTrainOptions *opts,
   {
     g_autoptr(GError) local = NULL;
     LoadProgress lp = { progress, user_data };
-    ds = mva_dataset_load (opts->data_dir, (guint) cfg.image_size, MAX (opts->threads, 1),
-                           on_load_progress, &lp, cancellable, &local);
-    if (ds == NULL)
+    if (given != NULL)
       {
-        g_propagate_error (error, g_steal_pointer (&local));
-        goto out;
+        if (given->size != (guint) cfg.image_size)
+          {
+            g_set_error (error, MVA_TRAINER_ERROR, MVA_TRAINER_ERROR_INVALID,
+                         "the data set caches %u-pixel images but the model takes %d",
+                         given->size, cfg.image_size);
+            goto out;
+          }
+        if (!mva_dataset_load_images (given, MAX (opts->threads, 1), on_load_progress, &lp,
+                                      cancellable, &local))
+          {
+            g_propagate_error (error, g_steal_pointer (&local));
+            goto out;
+          }
+      }
+    else
+      {
+        owned = mva_dataset_load (opts->data_dir, (guint) cfg.image_size,
+                                  MAX (opts->threads, 1), on_load_progress, &lp, cancellable,
+                                  &local);
+        if (owned == NULL)
+          {
+            g_propagate_error (error, g_steal_pointer (&local));
+            goto out;
+          }
+        ds = owned;
       }
   }
 
@@ -1030,7 +1115,7 @@ mva_trainer_run (const MvaTrainOptions *opts,
   if (r.n_train < 2 || info.train_images < 2)
     {
       g_set_error (error, MVA_TRAINER_ERROR, MVA_TRAINER_ERROR_DATA,
-                   "%s: training needs pairs about at least two images", opts->data_dir);
+                   "training needs pairs about at least two images");
       goto out;
     }
 
@@ -1140,4 +1225,30 @@ out:
   mve_model_free (model);
   mve_tokenizer_free (tok);
   return ok;
+}
+
+gboolean
+mva_trainer_run (const MvaTrainOptions *opts,
+                 MvaTrainProgressFunc   progress,
+                 gpointer               user_data,
+                 GCancellable          *cancellable,
+                 gboolean              *cancelled,
+                 JsonNode             **summary,
+                 GError               **error)
+{
+  return trainer_run (opts, NULL, progress, user_data, cancellable, cancelled, summary, error);
+}
+
+gboolean
+mva_trainer_run_dataset (const MvaTrainOptions *opts,
+                         MvaDataset            *dataset,
+                         MvaTrainProgressFunc   progress,
+                         gpointer               user_data,
+                         GCancellable          *cancellable,
+                         gboolean              *cancelled,
+                         JsonNode             **summary,
+                         GError               **error)
+{
+  g_return_val_if_fail (dataset != NULL, FALSE);
+  return trainer_run (opts, dataset, progress, user_data, cancellable, cancelled, summary, error);
 }

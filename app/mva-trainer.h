@@ -67,9 +67,35 @@ typedef struct
   guint8    **pixels;      /* (n_images) size*size*channels[i] bytes each */
   guint8     *channels;    /* (n_images) 1 (gray, kept once) or 3 (RGB interleaved) */
   GArray     *pairs;       /* of MvaQaPair */
+  GHashTable *index;       /* canonical path -> image index */
+  gboolean    loaded;      /* images preprocessed */
 } MvaDataset;
 
 typedef void (*MvaDatasetProgress) (guint done, guint total, gpointer user_data);
+
+/* An empty data set; relative image paths are taken relative to dir (may be
+ * NULL: the working directory). Images are cached at size x size. */
+MvaDataset *mva_dataset_new  (const char *dir,
+                              guint       size);
+/* Add one question/answer pair about image (a file path); the image is
+ * shared with earlier pairs naming the same file. caption (may be NULL) is
+ * removed from the front of question when it is there. Returns the pair's
+ * index. Only before mva_dataset_load_images. */
+guint       mva_dataset_add_pair (MvaDataset *ds,
+                                  const char *image,
+                                  const char *question,
+                                  const char *answer,
+                                  const char *caption,
+                                  const char *category,
+                                  int         family);
+/* Load and preprocess every image with `threads` workers; progress from the
+ * calling thread, at most once a second. */
+gboolean    mva_dataset_load_images (MvaDataset         *ds,
+                                     guint               threads,
+                                     MvaDatasetProgress  progress,
+                                     gpointer            user_data,
+                                     GCancellable       *cancellable,
+                                     GError            **error);
 
 /* Read DIR/qa.jsonl and preprocess every image it names with `threads`
  * workers. Errors name the file and line. */
@@ -142,5 +168,19 @@ gboolean mva_trainer_run (const MvaTrainOptions *opts,
                           gboolean              *cancelled,
                           JsonNode             **summary,
                           GError               **error);
+
+/* The same on a data set built in memory (mva_dataset_new/add_pair, e.g.
+ * reviewed pairs plus a replay sample for retraining); its images are loaded
+ * here if they are not yet. opts->data_dir may be NULL (the log then names
+ * the data set's dir). The data set must cache images at the model's size
+ * (224 for every shipped configuration). */
+gboolean mva_trainer_run_dataset (const MvaTrainOptions *opts,
+                                  MvaDataset            *dataset,
+                                  MvaTrainProgressFunc   progress,
+                                  gpointer               user_data,
+                                  GCancellable          *cancellable,
+                                  gboolean              *cancelled,
+                                  JsonNode             **summary,
+                                  GError               **error);
 
 G_END_DECLS

@@ -2,14 +2,17 @@
  *
  * test-train-preprocess.c: app/mva-preprocess, the model-input path shared by
  * train, ask and classify: value scaling, channel planes, data bar removal,
- * area averaging when shrinking, bilinear when enlarging, and a real file.
+ * area averaging when shrinking, bilinear when enlarging, and a real file;
+ * and the trainer on a data set built in memory (the retraining path).
  */
 #include "config.h"
 
 #include <math.h>
 #include <string.h>
+#include <glib/gstdio.h>
 
 #include "mva-preprocess.h"
+#include "mva-trainer.h"
 
 static MvaImage *
 make_image (guint w, guint h, guint channels)
@@ -171,6 +174,81 @@ test_real_file (void)
     g_test_skip ("no readable micrograph found");
 }
 
+static void
+test_dataset_in_memory (void)
+{
+  const char *shared = g_getenv ("MVAEMA_SHARED_DIR");
+  g_autofree char *dir = NULL, *out = NULL, *model = NULL, *twice = NULL;
+  g_autoptr(MvaDataset) ds = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) summary = NULL;
+  g_autoptr(GDir) d = NULL;
+  MvaTrainOptions opts;
+  gboolean cancelled = TRUE;
+  const char *name;
+  guint n = 0;
+
+  dir = shared ? g_build_filename (shared, "micrographs", "particles", NULL) : NULL;
+  d = dir ? g_dir_open (dir, 0, NULL) : NULL;
+  if (d == NULL)
+    {
+      g_test_skip ("no shared micrographs");
+      return;
+    }
+  ds = mva_dataset_new (dir, 224);
+  while ((name = g_dir_read_name (d)) != NULL && n < 4)
+    {
+      if (!g_str_has_suffix (name, ".png") && !g_str_has_suffix (name, ".jpg") &&
+          !g_str_has_suffix (name, ".tif"))
+        continue;
+      mva_dataset_add_pair (ds, name, "This SEM image shows particles. How large are they?",
+                            "They are about 50 nm across.", "This SEM image shows particles.",
+                            "particles", 3);
+      if (n == 0)
+        twice = g_strdup_printf ("./%s", name);
+      n++;
+    }
+  if (n < 2)
+    {
+      g_test_skip ("fewer than two readable micrographs");
+      return;
+    }
+  /* the same file named another way is the same image */
+  mva_dataset_add_pair (ds, twice, "What type of nanomaterial is shown?", "particles", NULL,
+                        "particles", 1);
+  g_assert_cmpuint (ds->n_images, ==, n);
+  g_assert_cmpuint (ds->pairs->len, ==, n + 1);
+  g_assert_true (g_array_index (ds->pairs, MvaQaPair, 0).asked_with_caption);
+  g_assert_cmpstr (g_array_index (ds->pairs, MvaQaPair, 0).question, ==, "How large are they?");
+
+  out = g_dir_make_tmp ("mva-train-XXXXXX", &error);
+  g_assert_no_error (error);
+  mva_train_options_init (&opts);
+  opts.out_dir = out;
+  opts.config = "small";
+  opts.steps = 2;
+  opts.batch = 2;
+  opts.threads = 1;
+  opts.vocab_size = 300;
+  g_assert_true (mva_trainer_run_dataset (&opts, ds, NULL, NULL, NULL, &cancelled, &summary,
+                                          &error));
+  g_assert_no_error (error);
+  g_assert_false (cancelled);
+  g_assert_true (ds->loaded);
+  g_assert_cmpint (json_object_get_int_member (json_node_get_object (summary), "steps"), ==, 2);
+  model = g_build_filename (out, "model.safetensors", NULL);
+  g_assert_true (g_file_test (model, G_FILE_TEST_IS_REGULAR));
+  for (const char *f = "model.safetensors"; f != NULL;
+       f = g_str_equal (f, "model.safetensors") ? "tokenizer.json"
+           : g_str_equal (f, "tokenizer.json") ? "train-log.json" : NULL)
+    {
+      g_autofree char *path = g_build_filename (out, f, NULL);
+      g_assert_true (g_file_test (path, G_FILE_TEST_IS_REGULAR));
+      g_unlink (path);
+    }
+  g_rmdir (out);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -180,5 +258,6 @@ main (int argc, char **argv)
   g_test_add_func ("/Mva/Preprocess/area-average", test_area_average);
   g_test_add_func ("/Mva/Preprocess/bilinear", test_bilinear_enlarge);
   g_test_add_func ("/Mva/Preprocess/real-file", test_real_file);
+  g_test_add_func ("/Mva/Trainer/dataset-in-memory", test_dataset_in_memory);
   return g_test_run ();
 }
