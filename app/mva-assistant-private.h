@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * mva-assistant-private.h: internals shared by the assistant's files. The
+ * fine-tune step lives in its own file because mva-trainer.h and
+ * mva-store.h both name a type MvaQaPair.
+ */
+#pragma once
+
+#include "mva-assistant.h"
+
+G_BEGIN_DECLS
+
+typedef struct
+{
+  const char *data_dir;   /* synth layout: qa.jsonl with absolute image paths */
+  const char *base_dir;   /* model to start from */
+  const char *out_dir;
+  guint64     steps;
+  guint       batch;
+  double      lr;
+  guint       threads;
+  guint64     seed;
+} MvaFinetuneArgs;
+
+/* Fine-tune base_dir on data_dir into out_dir with mva_trainer_run. Progress
+ * (TRAINING phase) runs in the calling thread. On cancel: FALSE with
+ * MVA_ASSISTANT_ERROR_CANCELLED. *final_loss gets the last step's loss. */
+gboolean _mva_assistant_finetune (const MvaFinetuneArgs  *args,
+                                  MvaRetrainProgressFunc  progress,
+                                  gpointer                user_data,
+                                  GCancellable           *cancellable,
+                                  double                 *final_loss,
+                                  GError                **error);
+
+G_END_DECLS

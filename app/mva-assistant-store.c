@@ -1,0 +1,957 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * mva-assistant-store.c: the assistant and the library: model versions,
+ * recorded answers, adopt / roll back / discard, and retraining from reviews.
+ */
+#define G_LOG_DOMAIN "mva-assistant"
+#include "config.h"
+
+#include <errno.h>
+#include <math.h>
+#include <string.h>
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+
+#include "mva-assistant-private.h"
+#include "mva-metrics.h"
+#include "mva-store.h"
+
+/* --- blobs ---------------------------------------------------------------------------- */
+
+GBytes *
+mva_assistant_attention_blob (const MvaAnswer *a)
+{
+  g_return_val_if_fail (a != NULL, NULL);
+  return g_bytes_new (a->attention, sizeof (float) * a->n_tokens * a->n_patches);
+}
+
+GBytes *
+mva_assistant_tokens_blob (const MvaAnswer *a)
+{
+  g_return_val_if_fail (a != NULL, NULL);
+  return g_bytes_new (a->tokens, sizeof (gint32) * a->n_tokens);
+}
+
+gboolean
+mva_assistant_attention_from_blob (GBytes  *attention,
+                                   GBytes  *tokens,
+                                   guint   *out_n_tokens,
+                                   guint   *out_n_patches,
+                                   float  **out_maps)
+{
+  gsize an = attention ? g_bytes_get_size (attention) : 0;
+  gsize tn = tokens ? g_bytes_get_size (tokens) : 0;
+  guint n_tokens, n_patches;
+
+  if (tn % sizeof (gint32) != 0 || an % sizeof (float) != 0)
+    return FALSE;
+  n_tokens = (guint) (tn / sizeof (gint32));
+  if (n_tokens == 0)
+    {
+      if (an != 0)
+        return FALSE;
+      n_patches = 0;
+    }
+  else
+    {
+      if (an == 0 || (an / sizeof (float)) % n_tokens != 0)
+        return FALSE;
+      n_patches = (guint) (an / sizeof (float) / n_tokens);
+    }
+  if (out_n_tokens)
+    *out_n_tokens = n_tokens;
+  if (out_n_patches)
+    *out_n_patches = n_patches;
+  if (out_maps)
+    *out_maps = an ? g_memdup2 (g_bytes_get_data (attention, NULL), an) : NULL;
+  return TRUE;
+}
+
+/* --- model versions ----------------------------------------------------------------------- */
+
+static char *
+model_file_of (const char *dir)
+{
+  g_autofree char *abs = g_canonicalize_filename (dir, NULL);
+
+  return g_build_filename (abs, "model.safetensors", NULL);
+}
+
+static char *
+dir_of_version (const MvaModelVersion *mv)
+{
+  return g_path_get_dirname (mv->file_path);
+}
+
+char *
+mva_assistant_current_model_dir (MvaStore  *store,
+                                 GError   **error)
+{
+  g_autoptr(MvaModelVersion) mv = NULL;
+  GError *local = NULL;
+
+  if (store != NULL)
+    {
+      mv = mva_store_get_adopted_model (store, &local);
+      if (local != NULL)
+        {
+          g_propagate_error (error, local);
+          return NULL;
+        }
+      if (mv != NULL)
+        {
+          if (!g_file_test (mv->file_path, G_FILE_TEST_IS_REGULAR))
+            {
+              g_set_error (error, MVA_ASSISTANT_ERROR, MVA_ASSISTANT_ERROR_MODEL,
+                           "the adopted model %s is missing: %s", mv->name, mv->file_path);
+              return NULL;
+            }
+          return dir_of_version (mv);
+        }
+    }
+  return mva_assistant_default_model_dir (error);
+}
+
+gint64
+mva_assistant_model_version_for_dir (MvaStore    *store,
+                                     const char  *model_dir,
+                                     GError     **error)
+{
+  g_autofree char *file = model_file_of (model_dir);
+  g_autofree char *base = NULL;
+  g_autoptr(GPtrArray) all = NULL;
+  g_autoptr(MvaModelVersion) adopted = NULL;
+  MvaModelVersion mv = { 0 };
+  g_autofree char *sha = NULL;
+  gint64 id = 0;
+
+  all = mva_store_list_model_versions (store, error);
+  if (all == NULL)
+    return 0;
+  for (guint i = 0; i < all->len; i++)
+    {
+      MvaModelVersion *v = g_ptr_array_index (all, i);
+
+      if (g_strcmp0 (v->file_path, file) == 0)
+        return v->id;
+    }
+  if (!g_file_test (file, G_FILE_TEST_IS_REGULAR))
+    {
+      g_set_error (error, MVA_ASSISTANT_ERROR, MVA_ASSISTANT_ERROR_MODEL,
+                   "%s is not a model folder: model.safetensors is missing", model_dir);
+      return 0;
+    }
+  sha = mva_store_hash_file (file, NULL, NULL);
+  base = g_path_get_basename (model_dir);
+  mv.file_path = file;
+  mv.sha256 = sha;
+  for (guint n = 1; n < 1000 && id == 0; n++)
+    {
+      g_autofree char *name = n == 1 ? g_strdup (base) : g_strdup_printf ("%s (%u)", base, n);
+      g_autoptr(GError) local = NULL;
+
+      mv.name = name;
+      id = mva_store_add_model_version (store, &mv, &local);
+      if (id == 0 && !g_error_matches (local, MVA_STORE_ERROR, MVA_STORE_ERROR_EXISTS))
+        {
+          g_propagate_error (error, g_steal_pointer (&local));
+          return 0;
+        }
+    }
+  adopted = mva_store_get_adopted_model (store, NULL);
+  if (id > 0 && adopted == NULL && !mva_store_adopt_model_version (store, id, error))
+    return 0;
+  return id;
+}
+
+gint64
+mva_assistant_record_answer (MvaStore         *store,
+                             gint64            micrograph_id,
+                             const MvaAnswer  *answer,
+                             GError          **error)
+{
+  g_autoptr(GBytes) tokens = NULL;
+  g_autoptr(GBytes) attn = NULL;
+  MvaQaPair qa = { 0 };
+  gint64 version;
+
+  g_return_val_if_fail (store != NULL && answer != NULL, 0);
+  version = mva_assistant_model_version_for_dir (store, answer->model_dir, error);
+  if (version == 0)
+    return 0;
+  tokens = mva_assistant_tokens_blob (answer);
+  attn = mva_assistant_attention_blob (answer);
+  qa.micrograph_id = micrograph_id;
+  qa.source = MVA_QA_SOURCE_MODEL;
+  qa.model_version_id = version;
+  qa.family = (int) answer->family;
+  qa.question = answer->question;
+  qa.answer = answer->answer;
+  qa.tokens = tokens;
+  qa.attention = attn;
+  qa.prompt_tokens = -1;
+  qa.completion_tokens = -1;
+  return mva_store_add_qa (store, &qa, FALSE, NULL, error);
+}
+
+gint64
+mva_assistant_count_new_reviews (MvaStore  *store,
+                                 GError   **error)
+{
+  g_autoptr(MvaModelVersion) cur = NULL;
+  g_autoptr(GPtrArray) pairs = NULL;
+  MvaQaFilter f = { 0 };
+  GError *local = NULL;
+  gint64 since = 0, n = 0;
+
+  cur = mva_store_get_adopted_model (store, &local);
+  if (local != NULL)
+    {
+      g_propagate_error (error, local);
+      return -1;
+    }
+  if (cur != NULL)
+    since = cur->created_at;
+  f.review_mask = MVA_REVIEW_MASK_REVIEWED;
+  pairs = mva_store_list_qa (store, &f, error);
+  if (pairs == NULL)
+    return -1;
+  for (guint i = 0; i < pairs->len; i++)
+    if (((MvaQaPair *) g_ptr_array_index (pairs, i))->reviewed_at > since)
+      n++;
+  return n;
+}
+
+gboolean
+mva_assistant_adopt (MvaStore  *store,
+                     gint64     id,
+                     GError   **error)
+{
+  g_autoptr(MvaModelVersion) mv = mva_store_get_model_version (store, id, error);
+
+  if (mv == NULL)
+    return FALSE;
+  if (!g_file_test (mv->file_path, G_FILE_TEST_IS_REGULAR))
+    {
+      g_set_error (error, MVA_ASSISTANT_ERROR, MVA_ASSISTANT_ERROR_MODEL,
+                   "model version %" G_GINT64_FORMAT " (%s) has no weights at %s", id, mv->name,
+                   mv->file_path);
+      return FALSE;
+    }
+  return mva_store_adopt_model_version (store, id, error);
+}
+
+gboolean
+mva_assistant_rollback (MvaStore  *store,
+                        gint64    *out_id,
+                        GError   **error)
+{
+  g_autoptr(MvaModelVersion) cur = NULL;
+  GError *local = NULL;
+
+  cur = mva_store_get_adopted_model (store, &local);
+  if (local != NULL)
+    {
+      g_propagate_error (error, local);
+      return FALSE;
+    }
+  if (cur == NULL || cur->parent_id == 0)
+    {
+      g_set_error_literal (error, MVA_ASSISTANT_ERROR, MVA_ASSISTANT_ERROR_INVALID,
+                           cur == NULL ? "no model is adopted: nothing to roll back"
+                                       : "the current model was not fine-tuned from another version: nothing to roll back to");
+      return FALSE;
+    }
+  if (!mva_assistant_adopt (store, cur->parent_id, error))
+    return FALSE;
+  if (out_id)
+    *out_id = cur->parent_id;
+  return TRUE;
+}
+
+static gboolean
+remove_tree (const char *path)
+{
+  g_autoptr(GDir) d = g_dir_open (path, 0, NULL);
+  const char *name;
+
+  if (d == NULL)
+    return g_unlink (path) == 0 || errno == ENOENT;
+  while ((name = g_dir_read_name (d)) != NULL)
+    {
+      g_autofree char *child = g_build_filename (path, name, NULL);
+
+      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
+        remove_tree (child);
+      else
+        g_unlink (child);
+    }
+  return g_rmdir (path) == 0;
+}
+
+gboolean
+mva_assistant_discard (MvaStore  *store,
+                       gint64     id,
+                       GError   **error)
+{
+  g_autoptr(MvaModelVersion) mv = mva_store_get_model_version (store, id, error);
+  g_autoptr(JsonNode) node = NULL;
+  g_autoptr(JsonObject) o = NULL;
+  g_autofree char *dir = NULL;
+  g_autofree char *json = NULL;
+
+  if (mv == NULL)
+    return FALSE;
+  if (mv->adopted)
+    {
+      g_set_error (error, MVA_ASSISTANT_ERROR, MVA_ASSISTANT_ERROR_INVALID,
+                   "model version %" G_GINT64_FORMAT " is the current model; adopt another first", id);
+      return FALSE;
+    }
+  if (mv->parent_id == 0)
+    {
+      g_set_error (error, MVA_ASSISTANT_ERROR, MVA_ASSISTANT_ERROR_INVALID,
+                   "model version %" G_GINT64_FORMAT " was not made by a retrain; it is kept", id);
+      return FALSE;
+    }
+  node = mv->metrics_json ? json_from_string (mv->metrics_json, NULL) : NULL;
+  o = node && JSON_NODE_HOLDS_OBJECT (node) ? json_object_ref (json_node_get_object (node))
+                                            : json_object_new ();
+  json_object_set_boolean_member (o, "discarded", TRUE);
+  {
+    g_autoptr(JsonNode) root = json_node_init_object (json_node_alloc (), o);
+
+    json = json_to_string (root, FALSE);
+  }
+  if (!mva_store_set_model_metrics (store, id, json, error))
+    return FALSE;
+  dir = dir_of_version (mv);
+  if (g_file_test (dir, G_FILE_TEST_IS_DIR))
+    remove_tree (dir);
+  return TRUE;
+}
+
+/* --- retrain ------------------------------------------------------------------------------- */
+
+void
+mva_retrain_options_init (MvaRetrainOptions *o)
+{
+  memset (o, 0, sizeof *o);
+  o->steps = 200;
+  o->batch = 16;
+  o->lr = 3e-4;
+  o->replay_ratio = 1.0;
+  o->holdout_fraction = 0.2;
+  o->seed = 1;
+}
+
+void
+mva_retrain_result_free (MvaRetrainResult *r)
+{
+  if (r == NULL)
+    return;
+  g_free (r->model_dir);
+  g_free (r);
+}
+
+typedef struct
+{
+  char  *image;     /* absolute */
+  char  *category;
+  int    family;
+  char  *question;
+  char  *answer;    /* accepted answer or correction */
+  char  *key;       /* micrograph hash: the unit of the split */
+} ReviewedPair;
+
+static void
+reviewed_pair_free (gpointer p)
+{
+  ReviewedPair *r = p;
+
+  g_free (r->image);
+  g_free (r->category);
+  g_free (r->question);
+  g_free (r->answer);
+  g_free (r->key);
+  g_free (r);
+}
+
+static void
+add_jsonl (GString     *out,
+           const char  *image,
+           const char  *category,
+           int          family,
+           const char  *question,
+           const char  *answer)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(JsonGenerator) gen = json_generator_new ();
+  g_autoptr(JsonNode) root = NULL;
+  g_autofree char *caption = mva_assistant_caption (category);
+  g_autofree char *text = NULL;
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "image");
+  json_builder_add_string_value (b, image);
+  if (category != NULL)
+    {
+      json_builder_set_member_name (b, "category");
+      json_builder_add_string_value (b, category);
+    }
+  json_builder_set_member_name (b, "family");
+  json_builder_add_int_value (b, family);
+  json_builder_set_member_name (b, "question");
+  json_builder_add_string_value (b, question);
+  json_builder_set_member_name (b, "answer");
+  json_builder_add_string_value (b, answer);
+  if (caption != NULL)
+    {
+      json_builder_set_member_name (b, "caption");
+      json_builder_add_string_value (b, caption);
+    }
+  json_builder_end_object (b);
+  root = json_builder_get_root (b);
+  json_generator_set_root (gen, root);
+  text = json_generator_to_data (gen, NULL);
+  g_string_append (out, text);
+  g_string_append_c (out, '\n');
+}
+
+/* Replay lines from the base model's training data (train-log.json "data"),
+ * image paths made absolute. Element type char*. */
+static GPtrArray *
+replay_from_base (const char *base_dir)
+{
+  g_autofree char *log = g_build_filename (base_dir, "train-log.json", NULL);
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autofree char *qa_path = NULL;
+  g_autofree char *text = NULL;
+  g_auto(GStrv) lines = NULL;
+  GPtrArray *out = g_ptr_array_new_with_free_func (g_free);
+  const char *data;
+  JsonObject *root;
+
+  if (!json_parser_load_from_file (parser, log, NULL) ||
+      !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+    return out;
+  root = json_node_get_object (json_parser_get_root (parser));
+  data = json_object_has_member (root, "data") &&
+             JSON_NODE_HOLDS_VALUE (json_object_get_member (root, "data"))
+           ? json_object_get_string_member (root, "data")
+           : NULL;
+  if (data == NULL)
+    return out;
+  qa_path = g_build_filename (data, "qa.jsonl", NULL);
+  if (!g_file_get_contents (qa_path, &text, NULL, NULL))
+    return out;
+  lines = g_strsplit (text, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      g_autoptr(JsonParser) p = json_parser_new ();
+      g_autoptr(JsonGenerator) gen = NULL;
+      g_autofree char *abs = NULL;
+      JsonObject *o;
+      const char *img;
+
+      if (lines[i][0] == '\0' || !json_parser_load_from_data (p, lines[i], -1, NULL) ||
+          !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (p)))
+        continue;
+      o = json_node_get_object (json_parser_get_root (p));
+      img = json_object_has_member (o, "image") ? json_object_get_string_member (o, "image") : NULL;
+      if (img == NULL)
+        continue;
+      abs = g_canonicalize_filename (img, data);
+      if (!g_file_test (abs, G_FILE_TEST_IS_REGULAR))
+        continue;
+      json_object_set_string_member (o, "image", abs);
+      json_object_remove_member (o, "params");
+      gen = json_generator_new ();
+      json_generator_set_root (gen, json_parser_get_root (p));
+      g_ptr_array_add (out, json_generator_to_data (gen, NULL));
+    }
+  return out;
+}
+
+/* Replay from the library: synthetic and teacher pairs that are not rejected. */
+static void
+replay_from_library (MvaStore  *store,
+                     GPtrArray *out)
+{
+  g_autoptr(GPtrArray) pairs = NULL;
+  MvaQaFilter f = { 0 };
+
+  f.source_mask = (1u << MVA_QA_SOURCE_SYNTHETIC) | (1u << MVA_QA_SOURCE_TEACHER);
+  f.review_mask = MVA_REVIEW_MASK (MVA_REVIEW_NONE) | MVA_REVIEW_MASK_REVIEWED;
+  f.oldest_first = TRUE;
+  pairs = mva_store_list_qa (store, &f, NULL);
+  for (guint i = 0; pairs != NULL && i < pairs->len; i++)
+    {
+      MvaQaPair *qa = g_ptr_array_index (pairs, i);
+      GString *s;
+
+      if (qa->image_path == NULL || !g_file_test (qa->image_path, G_FILE_TEST_IS_REGULAR))
+        continue;
+      s = g_string_new (NULL);
+      add_jsonl (s, qa->image_path, qa->category, qa->family, qa->question,
+                 qa->review_state == MVA_REVIEW_CORRECTED ? qa->corrected_text : qa->answer);
+      g_strchomp (s->str);
+      g_ptr_array_add (out, g_string_free (s, FALSE));
+    }
+}
+
+typedef struct
+{
+  MvaRetrainProgressFunc progress;
+  gpointer               user_data;
+} Reporter;
+
+static void
+report (Reporter *r, MvaRetrainPhase phase, guint64 done, guint64 total)
+{
+  MvaRetrainProgress p = { phase, done, total, NAN, NAN };
+
+  if (r->progress)
+    r->progress (&p, r->user_data);
+}
+
+/* Answers the held-out pairs with one model; fills corpus scores. */
+static gboolean
+score_model (const char    *dir,
+             GPtrArray     *pairs,
+             guint          threads,
+             Reporter      *rep,
+             guint64        offset,
+             guint64        total,
+             GCancellable  *cancellable,
+             MvaTextScores *out,
+             GError       **error)
+{
+  g_autoptr(MvaAssistantModel) model = mva_assistant_model_load (dir, threads, error);
+  g_autoptr(MvaTextScorer) scorer = NULL;
+  const char *image_path = NULL;
+  g_autoptr(MvaImage) image = NULL;
+
+  if (model == NULL)
+    return FALSE;
+  scorer = mva_text_scorer_new (mva_wordnet_get_default (NULL));
+  for (guint i = 0; i < pairs->len; i++)
+    {
+      ReviewedPair *rp = g_ptr_array_index (pairs, i);
+      MvaAskRequest req = { rp->question, (guint) CLAMP (rp->family, 0, 10), rp->category, 0 };
+      g_autoptr(MvaAnswer) a = NULL;
+      const char *refs[2] = { rp->answer, NULL };
+
+      if (image == NULL || g_strcmp0 (image_path, rp->image) != 0)
+        {
+          g_clear_pointer (&image, mva_image_free);
+          image = mva_image_load (rp->image, 0, error);
+          if (image == NULL)
+            return FALSE;
+          image_path = rp->image;
+        }
+      a = mva_assistant_ask (model, image, &req, NULL, NULL, cancellable, error);
+      if (a == NULL)
+        return FALSE;
+      mva_text_scorer_add (scorer, a->answer, refs, NULL);
+      report (rep, MVA_RETRAIN_PHASE_EVALUATING, offset + i + 1, total);
+    }
+  mva_text_scorer_get_corpus (scorer, out, NULL);
+  return TRUE;
+}
+
+static guint
+next_version_number (const char *models_dir)
+{
+  for (guint n = 1;; n++)
+    {
+      g_autofree char *name = g_strdup_printf ("v%u", n);
+      g_autofree char *p = g_build_filename (models_dir, name, NULL);
+
+      if (!g_file_test (p, G_FILE_TEST_EXISTS))
+        return n;
+    }
+}
+
+MvaRetrainResult *
+mva_assistant_retrain (MvaStore                *store,
+                       const MvaRetrainOptions *options,
+                       MvaRetrainProgressFunc   progress,
+                       gpointer                 user_data,
+                       GCancellable            *cancellable,
+                       GError                 **error)
+{
+  MvaRetrainOptions o;
+  Reporter rep = { progress, user_data };
+  g_autofree char *base_dir = NULL;
+  g_autofree char *models_dir = NULL;
+  g_autofree char *out_dir = NULL;
+  g_autofree char *data_dir = NULL;
+  g_autofree char *qa_path = NULL;
+  g_autoptr(GPtrArray) pairs = NULL;
+  g_autoptr(GPtrArray) train = g_ptr_array_new ();
+  g_autoptr(GPtrArray) heldout = g_ptr_array_new ();
+  g_autoptr(GPtrArray) replay = NULL;
+  g_autoptr(GPtrArray) reviewed = g_ptr_array_new_with_free_func (reviewed_pair_free);
+  g_autoptr(GHashTable) keys = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(GString) jsonl = g_string_new (NULL);
+  g_autoptr(MvaRetrainResult) res = g_new0 (MvaRetrainResult, 1);
+  g_autoptr(GRand) rand = NULL;
+  g_autoptr(GError) local = NULL;
+  g_autofree char *config_json = NULL;
+  g_autofree char *base_esc = NULL;
+  g_autofree char *metrics_json = NULL;
+  MvaQaFilter f = { 0 };
+  MvaFinetuneArgs args;
+  MvaTextScores old_s = { 0 }, new_s = { 0 };
+  MvaModelVersion mv = { 0 };
+  gint64 t0 = g_get_monotonic_time ();
+  guint n_replay, vnum;
+
+  g_return_val_if_fail (store != NULL, NULL);
+  mva_retrain_options_init (&o);
+  if (options != NULL)
+    {
+      o = *options;
+      if (o.steps == 0)
+        o.steps = 200;
+      if (o.batch == 0)
+        o.batch = 16;
+      if (!(o.lr > 0))
+        o.lr = 3e-4;
+      if (o.replay_ratio < 0)
+        o.replay_ratio = 1.0;
+      if (o.holdout_fraction < 0)
+        o.holdout_fraction = 0.2;
+    }
+  if (o.threads == 0)
+    o.threads = g_get_num_processors ();
+  rand = g_rand_new_with_seed ((guint32) (o.seed ^ (o.seed >> 32)));
+
+  /* 1. base model and the library's reviewed pairs */
+  base_dir = o.base_model_dir ? g_canonicalize_filename (o.base_model_dir, NULL)
+                              : mva_assistant_current_model_dir (store, error);
+  if (base_dir == NULL)
+    return NULL;
+  res->base_version_id = mva_assistant_model_version_for_dir (store, base_dir, error);
+  if (res->base_version_id == 0)
+    return NULL;
+  report (&rep, MVA_RETRAIN_PHASE_PREPARING, 0, 0);
+  f.review_mask = MVA_REVIEW_MASK_REVIEWED;
+  f.oldest_first = TRUE;
+  pairs = mva_store_list_qa (store, &f, error);
+  if (pairs == NULL)
+    return NULL;
+  for (guint i = 0; i < pairs->len; i++)
+    {
+      MvaQaPair *qa = g_ptr_array_index (pairs, i);
+      ReviewedPair *rp;
+
+      if (qa->image_path == NULL || !g_file_test (qa->image_path, G_FILE_TEST_IS_REGULAR))
+        continue;
+      rp = g_new0 (ReviewedPair, 1);
+      rp->image = g_strdup (qa->image_path);
+      rp->category = g_strdup (qa->category);
+      rp->family = qa->family;
+      rp->question = g_strdup (qa->question);
+      rp->answer = g_strdup (qa->review_state == MVA_REVIEW_CORRECTED ? qa->corrected_text
+                                                                      : qa->answer);
+      rp->key = g_strdup (qa->image_sha256 ? qa->image_sha256 : qa->image_path);
+      g_ptr_array_add (reviewed, rp);
+      g_hash_table_add (keys, rp->key);
+    }
+  if (reviewed->len == 0)
+    {
+      g_set_error_literal (error, MVA_ASSISTANT_ERROR, MVA_ASSISTANT_ERROR_NO_DATA,
+                           "no reviewed answers to learn from (accept or correct some first)");
+      return NULL;
+    }
+
+  /* 2. hold out whole images when there are enough of them */
+  if (g_hash_table_size (keys) >= 5 && o.holdout_fraction > 0)
+    {
+      for (guint i = 0; i < reviewed->len; i++)
+        {
+          ReviewedPair *rp = g_ptr_array_index (reviewed, i);
+          guint32 h = g_str_hash (rp->key) ^ (guint32) o.seed;
+
+          h = h * 2654435761u;
+          if ((h >> 8) / (double) (1u << 24) < o.holdout_fraction)
+            g_ptr_array_add (heldout, rp);
+          else
+            g_ptr_array_add (train, rp);
+        }
+    }
+  if (heldout->len == 0 || train->len == 0)
+    {
+      g_ptr_array_set_size (heldout, 0);
+      g_ptr_array_set_size (train, 0);
+      for (guint i = 0; i < reviewed->len; i++)
+        {
+          g_ptr_array_add (train, g_ptr_array_index (reviewed, i));
+          g_ptr_array_add (heldout, g_ptr_array_index (reviewed, i));
+        }
+      res->heldout_is_train = TRUE;
+    }
+  res->n_reviewed = train->len;
+  res->n_heldout = heldout->len;
+
+  /* 3. replay sample of the base model's data (else the library's) */
+  replay = replay_from_base (base_dir);
+  if (replay->len == 0)
+    replay_from_library (store, replay);
+  n_replay = (guint) MIN ((double) replay->len, ceil (o.replay_ratio * train->len));
+  for (guint i = 0; i < n_replay; i++)
+    {
+      guint j = (guint) g_rand_int_range (rand, (gint32) i, (gint32) replay->len);
+      gpointer t = replay->pdata[i];
+
+      replay->pdata[i] = replay->pdata[j];
+      replay->pdata[j] = t;
+      g_string_append (jsonl, g_ptr_array_index (replay, i));
+      g_string_append_c (jsonl, '\n');
+    }
+  res->n_replay = n_replay;
+  for (guint i = 0; i < train->len; i++)
+    {
+      ReviewedPair *rp = g_ptr_array_index (train, i);
+
+      add_jsonl (jsonl, rp->image, rp->category, rp->family, rp->question, rp->answer);
+    }
+
+  /* 4. the new version's folder with its training data */
+  if (o.models_dir != NULL)
+    models_dir = g_canonicalize_filename (o.models_dir, NULL);
+  else
+    {
+      g_autofree char *lib = g_path_get_dirname (mva_store_get_path (store));
+
+      models_dir = g_build_filename (lib, "models", NULL);
+    }
+  vnum = next_version_number (models_dir);
+  {
+    g_autofree char *name = g_strdup_printf ("v%u", vnum);
+
+    out_dir = g_build_filename (models_dir, name, NULL);
+  }
+  data_dir = g_build_filename (out_dir, "data", NULL);
+  qa_path = g_build_filename (data_dir, "qa.jsonl", NULL);
+  if (g_mkdir_with_parents (data_dir, 0755) != 0 ||
+      !g_file_set_contents (qa_path, jsonl->str, (gssize) jsonl->len, &local))
+    {
+      g_set_error (error, MVA_ASSISTANT_ERROR, MVA_ASSISTANT_ERROR_IO, "cannot write %s: %s",
+                   qa_path, local ? local->message : g_strerror (errno));
+      remove_tree (out_dir);
+      return NULL;
+    }
+
+  /* 5. training run */
+  base_esc = g_strescape (base_dir, NULL);
+  config_json = g_strdup_printf ("{\"kind\":\"from-reviews\",\"base\":\"%s\",\"steps\":%" G_GUINT64_FORMAT
+                                 ",\"batch\":%u,\"lr\":%g,\"reviewed\":%u,\"replay\":%u,\"heldout\":%u}",
+                                 base_esc, o.steps, o.batch, o.lr,
+                                 res->n_reviewed, res->n_replay, res->n_heldout);
+  res->training_run_id = mva_store_start_training_run (store, res->base_version_id, 0, config_json,
+                                                       error);
+  if (res->training_run_id == 0)
+    {
+      remove_tree (out_dir);
+      return NULL;
+    }
+  args.data_dir = data_dir;
+  args.base_dir = base_dir;
+  args.out_dir = out_dir;
+  args.steps = o.steps;
+  args.batch = o.batch;
+  args.lr = o.lr;
+  args.threads = o.threads;
+  args.seed = o.seed;
+  res->final_loss = NAN;
+  if (!_mva_assistant_finetune (&args, progress, user_data, cancellable, &res->final_loss, &local) ||
+      !score_model (base_dir, heldout, o.threads, &rep, 0, 2 * (guint64) heldout->len, cancellable,
+                    &old_s, &local) ||
+      !score_model (out_dir, heldout, o.threads, &rep, heldout->len, 2 * (guint64) heldout->len,
+                    cancellable, &new_s, &local))
+    {
+      gboolean cancelled = g_error_matches (local, MVA_ASSISTANT_ERROR, MVA_ASSISTANT_ERROR_CANCELLED);
+
+      mva_store_finish_training_run (store, res->training_run_id,
+                                     cancelled ? MVA_RUN_CANCELLED : MVA_RUN_FAILED,
+                                     cancelled ? NULL : local->message, NULL);
+      remove_tree (out_dir);
+      g_propagate_error (error, g_steal_pointer (&local));
+      return NULL;
+    }
+  res->old_bleu4 = old_s.bleu4;
+  res->old_rouge_l = old_s.rougeL;
+  res->old_meteor = old_s.meteor;
+  res->new_bleu4 = new_s.bleu4;
+  res->new_rouge_l = new_s.rougeL;
+  res->new_meteor = new_s.meteor;
+
+  /* 6. record the version (not adopted) */
+  report (&rep, MVA_RETRAIN_PHASE_SAVING, 0, 0);
+  metrics_json = g_strdup_printf (
+    "{\"heldout\":%u,\"heldout_is_train\":%s,\"old\":{\"bleu4\":%.6f,\"rougeL\":%.6f,\"meteor\":%.6f},"
+    "\"new\":{\"bleu4\":%.6f,\"rougeL\":%.6f,\"meteor\":%.6f},\"reviewed\":%u,\"replay\":%u,"
+    "\"final_loss\":%.6f}",
+    res->n_heldout, res->heldout_is_train ? "true" : "false", old_s.bleu4, old_s.rougeL,
+    old_s.meteor, new_s.bleu4, new_s.rougeL, new_s.meteor, res->n_reviewed, res->n_replay,
+    isfinite (res->final_loss) ? res->final_loss : 0.0);
+  {
+    g_autofree char *file = g_build_filename (out_dir, "model.safetensors", NULL);
+    g_autofree char *name = g_strdup_printf ("v%u", vnum);
+    g_autofree char *sha = mva_store_hash_file (file, NULL, NULL);
+    g_autofree char *epoch = g_strdup_printf ("{\"epoch\":1,\"steps\":%" G_GUINT64_FORMAT
+                                              ",\"loss\":%.6f}", o.steps,
+                                              isfinite (res->final_loss) ? res->final_loss : 0.0);
+
+    mv.name = name;
+    mv.file_path = file;
+    mv.sha256 = sha;
+    mv.parent_id = res->base_version_id;
+    mv.training_run_id = res->training_run_id;
+    mv.metrics_json = metrics_json;
+    for (guint n = 2; n < 1000; n++)
+      {
+        g_clear_error (&local);
+        res->model_version_id = mva_store_add_model_version (store, &mv, &local);
+        if (res->model_version_id != 0 ||
+            !g_error_matches (local, MVA_STORE_ERROR, MVA_STORE_ERROR_EXISTS))
+          break;
+        g_free (name);
+        name = g_strdup_printf ("v%u (%u)", vnum, n);
+        mv.name = name;
+      }
+    if (res->model_version_id == 0)
+      {
+        mva_store_finish_training_run (store, res->training_run_id, MVA_RUN_FAILED,
+                                       local->message, NULL);
+        remove_tree (out_dir);
+        g_propagate_error (error, g_steal_pointer (&local));
+        return NULL;
+      }
+    mva_store_set_model_metrics (store, res->model_version_id, metrics_json, NULL);
+    mva_store_append_training_epoch (store, res->training_run_id, epoch, NULL);
+    mva_store_finish_training_run (store, res->training_run_id, MVA_RUN_FINISHED, NULL, NULL);
+  }
+  res->model_dir = g_steal_pointer (&out_dir);
+  res->seconds = (g_get_monotonic_time () - t0) / 1e6;
+  return g_steal_pointer (&res);
+}
+
+/* --- retrain async ------------------------------------------------------------------------ */
+
+typedef struct
+{
+  MvaStore               *store;
+  MvaRetrainOptions       options;
+  char                   *base_model_dir;
+  char                   *models_dir;
+  MvaRetrainProgressFunc  progress;
+  gpointer                progress_data;
+  GMainContext           *context;
+} RetrainAsync;
+
+static void
+retrain_async_free (gpointer p)
+{
+  RetrainAsync *d = p;
+
+  mva_store_unref (d->store);
+  g_free (d->base_model_dir);
+  g_free (d->models_dir);
+  g_main_context_unref (d->context);
+  g_free (d);
+}
+
+typedef struct
+{
+  MvaRetrainProgressFunc progress;
+  gpointer               data;
+  MvaRetrainProgress     p;
+} ProgressEvent;
+
+static gboolean
+progress_dispatch (gpointer p)
+{
+  ProgressEvent *e = p;
+
+  e->progress (&e->p, e->data);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+retrain_async_progress (const MvaRetrainProgress *p,
+                        gpointer                  user_data)
+{
+  RetrainAsync *d = user_data;
+  ProgressEvent *e = g_new (ProgressEvent, 1);
+  GSource *src = g_idle_source_new ();
+
+  e->progress = d->progress;
+  e->data = d->progress_data;
+  e->p = *p;
+  g_source_set_priority (src, G_PRIORITY_DEFAULT);
+  g_source_set_callback (src, progress_dispatch, e, g_free);
+  g_source_attach (src, d->context);
+  g_source_unref (src);
+}
+
+static void
+retrain_thread (GTask        *task,
+                gpointer      source,
+                gpointer      task_data,
+                GCancellable *cancellable)
+{
+  RetrainAsync *d = task_data;
+  GError *error = NULL;
+  MvaRetrainResult *r;
+
+  r = mva_assistant_retrain (d->store, &d->options, d->progress ? retrain_async_progress : NULL, d,
+                             cancellable, &error);
+  if (r == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, r, (GDestroyNotify) mva_retrain_result_free);
+}
+
+void
+mva_assistant_retrain_async (MvaStore                *store,
+                             const MvaRetrainOptions *options,
+                             MvaRetrainProgressFunc   progress,
+                             gpointer                 progress_data,
+                             GCancellable            *cancellable,
+                             GAsyncReadyCallback      callback,
+                             gpointer                 callback_data)
+{
+  g_autoptr(GTask) task = NULL;
+  RetrainAsync *d;
+
+  g_return_if_fail (store != NULL);
+  task = g_task_new (NULL, cancellable, callback, callback_data);
+  g_task_set_source_tag (task, mva_assistant_retrain_async);
+  d = g_new0 (RetrainAsync, 1);
+  d->store = mva_store_ref (store);
+  if (options != NULL)
+    d->options = *options;
+  else
+    mva_retrain_options_init (&d->options);
+  d->base_model_dir = g_strdup (d->options.base_model_dir);
+  d->models_dir = g_strdup (d->options.models_dir);
+  d->options.base_model_dir = d->base_model_dir;
+  d->options.models_dir = d->models_dir;
+  d->progress = progress;
+  d->progress_data = progress_data;
+  d->context = g_main_context_ref_thread_default ();
+  g_task_set_task_data (task, d, retrain_async_free);
+  g_task_run_in_thread (task, retrain_thread);
+}
+
+MvaRetrainResult *
+mva_assistant_retrain_finish (GAsyncResult  *result,
+                              GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
