@@ -688,6 +688,22 @@ import_path (Importer *imp, const char *path, int depth, GError **error)
   }
 }
 
+static gboolean
+set_bulk (Importer *imp, gboolean on, GError **error)
+{
+  MvaStoreConn *w = _mva_store_writer_lock (imp->store, error);
+  gboolean ok;
+
+  if (w == NULL)
+    return FALSE;
+  ok = _mva_store_exec (imp->store, w,
+                        on ? "PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 16384"
+                           : "PRAGMA synchronous = FULL; PRAGMA wal_autocheckpoint = 1000;"
+                             "PRAGMA wal_checkpoint(PASSIVE)", error);
+  _mva_store_writer_unlock (imp->store);
+  return ok;
+}
+
 gboolean
 mva_store_import (MvaStore               *store,
                   const char * const     *paths,
@@ -710,6 +726,12 @@ mva_store_import (MvaStore               *store,
 
   if (g_cancellable_set_error_if_cancelled (imp.opt->cancellable, error))
     ok = FALSE;
+  /* Bulk mode: a batch commit need not wait for the disk (synchronous =
+   * NORMAL keeps every committed batch through a crash or kill -9; only a
+   * power cut can lose the last batches, and importing again restores them),
+   * and the WAL may grow to ~64 MB between checkpoints. */
+  if (ok)
+    ok = set_bulk (&imp, TRUE, error);
   if (ok)
     ok = batch_begin (&imp, error);
   for (guint i = 0; ok && paths[i] != NULL; i++)
@@ -721,6 +743,7 @@ mva_store_import (MvaStore               *store,
       /* a cancelled batch was committed in batch_tick; anything else is undone */
       batch_rollback (&imp);
     }
+  set_bulk (&imp, FALSE, NULL);
   imp.current = NULL;
   report_progress (&imp, TRUE);
   g_hash_table_unref (imp.path_ids);
