@@ -203,9 +203,11 @@ _mve_arena_prepare (struct mve_model *m, const struct mve_dims *d)
 // --- threaded elementwise work ---------------------------------------------------------------
 struct ew_job
 {
-  int kind; // 0 gelu forward, 1 gelu backward, 2 layernorm forward
+  int kind; // 0 gelu forward, 1 gelu backward, 2 layernorm forward, 3 layernorm backward
   float *out, *mean, *rstd;
   const float *inp, *dout, *w, *b;
+  const float *cmean, *crstd;
+  float *partial; // kind 3: (parts, 2C) dw, db per part
   int64_t n;  // elements (gelu) or rows (layernorm)
   int C, parts;
 };
@@ -222,9 +224,16 @@ ew_part (void *arg, int64_t p)
     mve_gelu_forward (j->out + lo, j->inp + lo, hi - lo);
   else if (j->kind == 1)
     mve_gelu_backward (j->out + lo, j->inp + lo, j->dout + lo, hi - lo);
-  else
+  else if (j->kind == 2)
     mve_layernorm_forward (j->out + lo * j->C, j->mean + lo, j->rstd + lo, j->inp + lo * j->C, j->w,
                            j->b, hi - lo, j->C);
+  else
+    {
+      float *pw = j->partial + p * 2 * j->C;
+      memset (pw, 0, sizeof (float) * 2 * j->C);
+      mve_layernorm_backward (j->out + lo * j->C, pw, pw + j->C, j->dout + lo * j->C,
+                              j->inp + lo * j->C, j->w, j->cmean + lo, j->crstd + lo, hi - lo, j->C);
+    }
 }
 
 static void
@@ -256,6 +265,32 @@ layernorm_forward_mt (struct mve_model *m, float *out, float *mean, float *rstd,
   struct ew_job j = { .kind = 2, .out = out, .mean = mean, .rstd = rstd, .inp = inp, .w = w, .b = b,
                       .n = N, .C = C };
   ew_run (m, &j);
+}
+
+// dinp, dw, db accumulate as in mve_layernorm_backward; rows split over threads,
+// each with its own dw/db partial sums, added in part order (deterministic).
+static void
+layernorm_backward_mt (struct mve_model *m, float *dinp, float *dw, float *db, const float *dout,
+                       const float *inp, const float *w, const float *mean, const float *rstd,
+                       int64_t N, int C)
+{
+  int parts = (N * C < 65536 || m->threads < 2) ? 1 : m->threads;
+  float *partial = parts > 1 ? malloc (sizeof (float) * 2 * C * parts) : NULL;
+  if (partial == NULL)
+    {
+      mve_layernorm_backward (dinp, dw, db, dout, inp, w, mean, rstd, N, C);
+      return;
+    }
+  struct ew_job j = { .kind = 3, .out = dinp, .dout = dout, .inp = inp, .w = w, .cmean = mean,
+                      .crstd = rstd, .partial = partial, .n = N, .C = C, .parts = parts };
+  mve_parallel_for (parts, parts, ew_part, &j);
+  for (int p = 0; p < parts; p++)
+    for (int i = 0; i < C; i++)
+      {
+        dw[i] += partial[p * 2 * C + i];
+        db[i] += partial[p * 2 * C + C + i];
+      }
+  free (partial);
 }
 
 // --- stacks ------------------------------------------------------------------------------
@@ -359,7 +394,7 @@ stack_backward (struct mve_model *m, float *dx0, const float *dlnf, struct mve_s
   float *dres = m->s_dres, *dtmp = m->s_dtmp, *dbig = m->s_dbig, *dbig2 = m->s_dbig2;
   memset (dres, 0, sizeof (float) * NT * C);
   const float *xl = a->L > 0 ? a->res3 + (a->L - 1) * NT * C : a->x0;
-  mve_layernorm_backward (dres, s->glnf_w, s->glnf_b, dlnf, xl, s->lnf_w, a->lnf_mean, a->lnf_rstd,
+  layernorm_backward_mt (m, dres, s->glnf_w, s->glnf_b, dlnf, xl, s->lnf_w, a->lnf_mean, a->lnf_rstd,
                           NT, C);
   for (int l = a->L - 1; l >= 0; l--)
     {
@@ -380,7 +415,7 @@ stack_backward (struct mve_model *m, float *dx0, const float *dlnf, struct mve_s
         gelu_backward_mt (m, dbig2, a->fch + l * NT * HC, dbig, NT * HC);
         mve_matmul_backward_set (dtmp, g->fc_w + (int64_t) l * HC * C, g->fc_b + l * HC, dbig2,
                              a->ln2, w->fc_w + (int64_t) l * HC * C, NT, C, HC);
-        mve_layernorm_backward (dres, g->ln2_w + l * C, g->ln2_b + l * C, dtmp, x2, w->ln2_w + l * C,
+        layernorm_backward_mt (m, dres, g->ln2_w + l * C, g->ln2_b + l * C, dtmp, x2, w->ln2_w + l * C,
                                 a->ln2_mean + l * NT, a->ln2_rstd + l * NT, NT, C);
       }
       if (s->cw)
@@ -410,7 +445,7 @@ stack_backward (struct mve_model *m, float *dx0, const float *dlnf, struct mve_s
                                m->s_dkv, s->mem, w->kv_w + (int64_t) l * 2 * C * C, nkv, C, 2 * C);
           mve_matmul_backward_set (dtmp, g->q_w + (int64_t) l * C * C, g->q_b + l * C, dcq,
                                a->lnc, w->q_w + (int64_t) l * C * C, NT, C, C);
-          mve_layernorm_backward (dres, g->ln_w + l * C, g->ln_b + l * C, dtmp, x1, w->ln_w + l * C,
+          layernorm_backward_mt (m, dres, g->ln_w + l * C, g->ln_b + l * C, dtmp, x1, w->ln_w + l * C,
                                   a->lnc_mean + l * NT, a->lnc_rstd + l * NT, NT, C);
         }
       if (s->sa)
@@ -430,7 +465,7 @@ stack_backward (struct mve_model *m, float *dx0, const float *dlnf, struct mve_s
                                 w->ln1_w + l * C, w->ln1_b + l * C, NT, C);
           mve_matmul_backward_set (dtmp, g->qkv_w + (int64_t) l * 3 * C * C, g->qkv_b + l * 3 * C, dqkv,
                                a->ln1, w->qkv_w + (int64_t) l * 3 * C * C, NT, C, 3 * C);
-          mve_layernorm_backward (dres, g->ln1_w + l * C, g->ln1_b + l * C, dtmp, xin,
+          layernorm_backward_mt (m, dres, g->ln1_w + l * C, g->ln1_b + l * C, dtmp, xin,
                                   w->ln1_w + l * C, a->ln1_mean + l * NT, a->ln1_rstd + l * NT, NT, C);
         }
     }

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // test-train.c: 200 Adam steps on the toy task (mve-test-toy.h) through
-// mve_train drive each of ITC, ITM and LM down (mean of the last 20 steps
-// against the first 20); the same seed and thread count give the same
+// mve_train drive each of ITC, ITM and LM down (mean of the last 100 steps
+// below 0.8 of the mean of the first 20); the same seed and thread count give the same
 // weights bit for bit; cancellation stops the loop between steps.
 // Prints the loss curve every 20 steps.
 #include <stdio.h>
@@ -104,8 +104,10 @@ main (void)
   const char *names[3] = { "itc", "itm", "lm" };
   for (int w = 0; w < 3 && r->n == STEPS; w++)
     {
-      double first = mean (r->hist, 0, 20, w), last = mean (r->hist, STEPS - 20, 20, w);
-      printf ("%s: first 20 steps %.4f, last 20 steps %.4f\n", names[w], first, last);
+      // the mean of the last 100 steps: ITM with hardest negatives is noisy
+      double first = mean (r->hist, 0, 20, w), last = mean (r->hist, STEPS - 100, 100, w);
+      printf ("%s: mean of the first 20 steps %.4f, of the last 100 steps %.4f\n", names[w], first,
+              last);
       if (!(last < 0.8 * first))
         {
           fprintf (stderr, "FAIL %s did not go down enough (%.4f -> %.4f)\n", names[w], first, last);
