@@ -274,6 +274,41 @@ assert s["qa_added"] == 1 and s["records_skipped"] == 5, s
 EOF
 ok "hostile input"
 
+# mutated JSON Lines and LLaVA files: the import finishes or fails with one
+# line, never crashes, and the library stays consistent
+"$PY" - "$S" "$T/fuzz" <<'EOF'
+import os, random, sys
+src, out = sys.argv[1], sys.argv[2]
+os.makedirs(out, exist_ok=True)
+rng = random.Random(5)
+seeds = [open(os.path.join(src, "qa.jsonl"), "rb").read()[:6000],
+         open(os.path.join(src, "export-llava.json"), "rb").read()[:6000]]
+for i in range(40):
+    b = bytearray(seeds[i % 2])
+    for _ in range(rng.randrange(1, 40)):
+        op = rng.randrange(3)
+        p = rng.randrange(len(b))
+        if op == 0:
+            b[p] = rng.randrange(256)
+        elif op == 1:
+            del b[p:p + rng.randrange(1, 50)]
+        else:
+            b[p:p] = rng.choice([b"{", b"}", b"[", b"]", b'"', b"\\", b"\x00", b"\xff\xfe", b"null", b"1e999"])
+    open(os.path.join(out, "m%02d.%s" % (i, "jsonl" if i % 2 == 0 else "json")), "wb").write(bytes(b))
+EOF
+for f in "$T"/fuzz/*; do
+  cp "$f" "$S/fuzz-input"
+  "$CLI" import --db "$T/fuzz.db" "$S/fuzz-input" > /dev/null 2> "$T/fuzz.err"
+  rc=$?
+  if [ $rc -gt 1 ]; then fail "import of mutated $(basename "$f") exited $rc"; tail -3 "$T/fuzz.err"; fi
+  if [ $rc -eq 1 ] && ! tail -1 "$T/fuzz.err" | grep -q '^mvaema-cli: import: '; then
+    fail "mutated $(basename "$f"): no one-line reason"; tail -3 "$T/fuzz.err"
+  fi
+done
+rm -f "$S/fuzz-input"
+"$CLI" db check --db "$T/fuzz.db" > /dev/null || fail "library after mutated imports"
+ok "mutated instruction files"
+
 # disk full: a file size limit far below what the import needs
 "$PY" - "$T/big.jsonl" <<'EOF'
 import json, sys
