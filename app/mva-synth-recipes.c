@@ -952,15 +952,43 @@ recipe_films (MvaSynthScene *sc)
     _mva_synth_value_noise (sc->height, sc->w, sc->h, U (2, 5), U (0.2, 0.6), &sc->rng);
     if (cracked)
       {
+        /* cracks: the union of the crack paths, cut once to a flat-bottomed groove */
+        g_autofree float *cut = g_new0 (float, npx);
+        double depth = grain_px * 0.8;
+
         n_cracks = 3 + _mva_synth_rng_int (&sc->rng, 10);
         for (int c = 0; c < n_cracks; c++)
           {
             int m = _mva_synth_walk (sc, U (0, sc->w), U (0, sc->h), U (0, 2 * G_PI), 3,
                                      0.008, 600, xs, ys);
-            double wcr = U (2.0, 5.0) * MAX (0.6, s);
+            double wcr = U (1.5, 4.0) * MAX (0.6, s);
             for (int k = 0; k + 1 < m; k++)
-              _mva_synth_hole (sc, xs[k], ys[k], wcr, wcr, 0, grain_px * 0.8, 1.0, NULL, 0.35f);
+              {
+                int x0 = MAX (0, (int) (MIN (xs[k], xs[k + 1]) - wcr - 2));
+                int x1 = MIN (sc->w - 1, (int) (MAX (xs[k], xs[k + 1]) + wcr + 2));
+                int y0 = MAX (0, (int) (MIN (ys[k], ys[k + 1]) - wcr - 2));
+                int y1 = MIN (sc->h - 1, (int) (MAX (ys[k], ys[k + 1]) + wcr + 2));
+                double dx = xs[k + 1] - xs[k], dy = ys[k + 1] - ys[k];
+                double l2 = dx * dx + dy * dy + 1e-9;
+                for (int y = y0; y <= y1; y++)
+                  for (int x = x0; x <= x1; x++)
+                    {
+                      double t = CLAMP (((x - xs[k]) * dx + (y - ys[k]) * dy) / l2, 0.0, 1.0);
+                      double ex = x - xs[k] - t * dx, ey = y - ys[k] - t * dy;
+                      double v = CLAMP (wcr + 1.0 - sqrt (ex * ex + ey * ey), 0.0, 1.0);
+                      gsize i = (gsize) y * sc->w + x;
+                      if (v > cut[i])
+                        cut[i] = (float) v;
+                    }
+              }
           }
+        for (gsize i = 0; i < npx; i++)
+          if (cut[i] > 0)
+            {
+              sc->height[i] -= (float) (depth * cut[i]);
+              if (cut[i] > 0.5f)
+                sc->yield[i] = 0.4f;
+            }
         sc->look.cavity = U (2.0, 3.5);
         sc->look.cavity_radius = 6;
       }
