@@ -645,8 +645,11 @@ mva_store_commit (MvaStore *store, GError **error)
 void
 mva_store_rollback (MvaStore *store)
 {
-  g_return_if_fail (store != NULL && store->txn_depth > 0);
-  g_return_if_fail (store->txn_owner == g_thread_self ());
+  g_return_if_fail (store != NULL);
+  /* after a failed commit (which already rolled back) there is nothing
+   * left to undo: harmless, so callers may roll back on any failure */
+  if (store->txn_depth == 0 || g_atomic_pointer_get (&store->txn_owner) != g_thread_self ())
+    return;
 
   writer_reset_all (store);
   if (store->txn_depth == 1)

@@ -268,7 +268,8 @@ int         mva_store_get_schema_version (MvaStore *store); /* as found at open 
 /* Group writes into one transaction on the calling thread. A nested begin
  * opens a savepoint: its commit releases it, its rollback undoes only the
  * writes since that begin. Only the outermost commit makes writes durable.
- * A failed commit rolls that level back. */
+ * A failed commit rolls that level back; calling rollback after it is a
+ * harmless no-op when no transaction of this thread is left open. */
 gboolean    mva_store_begin        (MvaStore *store, GError **error);
 gboolean    mva_store_commit       (MvaStore *store, GError **error);
 void        mva_store_rollback     (MvaStore *store);
