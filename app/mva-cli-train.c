@@ -7,6 +7,8 @@
  *                    [--ablate itc|itm|sa|ca|csa]... [--config small|paper]
  *                    [--init MODEL_DIR] [--val-fraction F] [--caption-prob P]
  *                    [--vocab N] [--json]
+ *   mvaema-cli train --from-reviews --db FILE [--model DIR] [--steps N] ...
+ *                    (retrain from the library's reviews: mva-cli-models.c)
  *
  * DIR is a folder in the `mvaema-cli synth` layout (qa.jsonl + images).
  * Writes MODEL_DIR/model.safetensors, tokenizer.json and train-log.json.
@@ -150,6 +152,9 @@ mva_cli_train (int argc, char **argv)
     { NULL }
   };
 
+  for (int i = 1; i < argc; i++)
+    if (g_strcmp0 (argv[i], "--from-reviews") == 0)
+      return mva_cli_train_from_reviews (argc, argv);
   if (!mva_cli_parse ("train", NULL, "Train or fine-tune an MVaEMa model on a folder of "
                       "images with qa.jsonl.", entries, &argc, &argv))
     return 2;

@@ -51,5 +51,11 @@ int mva_cli_eval     (int argc, char **argv);
 int mva_cli_synth    (int argc, char **argv);
 int mva_cli_teach    (int argc, char **argv);
 int mva_cli_train    (int argc, char **argv);
+int mva_cli_ask      (int argc, char **argv);
+int mva_cli_classify (int argc, char **argv);
+int mva_cli_review   (int argc, char **argv);
+int mva_cli_models   (int argc, char **argv);
+/* `train --from-reviews` (mva-cli-models.c), dispatched from mva_cli_train. */
+int mva_cli_train_from_reviews (int argc, char **argv);
 
 G_END_DECLS

@@ -22,13 +22,17 @@ typedef struct
 
 /* Keep sorted by name. */
 static const MvaCliCommand commands[] = {
+  { "ask", mva_cli_ask, "Ask the assistant about a micrograph (streams the answer; overlay, library record)" },
   { "bench", mva_cli_bench, "Time the engine: training samples/s, 64-token generation, peak memory" },
+  { "classify", mva_cli_classify, "Rank the 10 nanomaterial categories for images" },
   { "db", mva_cli_db, "Check the library (integrity, dangling files) or back it up: db check | db backup OUT" },
   { "eval", mva_cli_eval, "Answer and classify held-out data, score it (optionally K folds), write a report" },
   { "export", mva_cli_export, "Export question/answer pairs as JSON Lines or LLaVA JSON" },
   { "import", mva_cli_import, "Import micrographs, synth folders, JSON Lines and LLaVA JSON into the library" },
   { "info", mva_cli_info, "Print size, depth, format and instrument metadata of images" },
   { "metrics", mva_cli_metrics, "Score answers against references: BLEU-2/4, ROUGE-1/2/L, METEOR" },
+  { "models", mva_cli_models, "List, adopt, roll back or discard the library's model versions" },
+  { "review", mva_cli_review, "Accept, reject or correct an answer of the library; undo the latest review" },
   { "synth", mva_cli_synth, "Render synthetic SEM micrographs of the 10 categories with grounded Q/A pairs" },
   { "teach", mva_cli_teach, "Ask the optional teacher (admin-enabled) for Q/A pairs about the library" },
   { "train", mva_cli_train, "Train or fine-tune a model on a folder of images with qa.jsonl" },
