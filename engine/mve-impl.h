@@ -51,6 +51,14 @@ float mve_max_row (const float *in, int64_t n);
 // --- layers (mve-layers.c): outputs first, inputs, weights, dims ---------------
 // Backward functions accumulate (+=) into their gradient outputs.
 
+// The _mt variants split the work over `threads` threads of their own
+// (OpenBLAS itself runs single-threaded): forward and dinp by rows, dw and db
+// by output channels, so results do not depend on scheduling.
+void mve_matmul_forward_mt (int threads, float *out, const float *inp, const float *w,
+                            const float *b, int64_t N, int IC, int OC);
+void mve_matmul_backward_mt (int threads, float *dinp, int set_dinp, float *dw, float *db,
+                             const float *dout, const float *inp, const float *w, int64_t N, int IC,
+                             int OC);
 // out (N, OC) = inp (N, IC) @ w^T (w is (OC, IC)) + b (OC, may be NULL)
 void mve_matmul_forward (float *out, const float *inp, const float *w, const float *b,
                          int64_t N, int IC, int OC);

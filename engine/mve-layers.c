@@ -127,6 +127,85 @@ mve_matmul_backward_set (float *dinp, float *dw, float *db, const float *dout, c
   matmul_backward (dinp, 0.0f, dw, db, dout, inp, w, N, IC, OC);
 }
 
+struct mm_job
+{
+  float *out;
+  const float *inp, *w, *b;
+  float *dinp, *dw, *db;
+  const float *dout;
+  float dbeta;
+  int64_t N;
+  int IC, OC, parts, backward;
+};
+
+static void
+mm_part (void *arg, int64_t p)
+{
+  struct mm_job *j = arg;
+  int64_t rc = (j->N + j->parts - 1) / j->parts;
+  int64_t r0 = p * rc, r1 = r0 + rc < j->N ? r0 + rc : j->N;
+  if (!j->backward)
+    {
+      if (r0 < r1)
+        mve_matmul_forward (j->out + r0 * j->OC, j->inp + r0 * j->IC, j->w, j->b, r1 - r0, j->IC,
+                            j->OC);
+      return;
+    }
+  if (j->dinp != NULL && r0 < r1)
+    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, (int) (r1 - r0), j->IC, j->OC, 1.0f,
+                 j->dout + r0 * j->OC, j->OC, j->w, j->IC, j->dbeta, j->dinp + r0 * j->IC, j->IC);
+  int oc = (j->OC + j->parts - 1) / j->parts;
+  int o0 = (int) p * oc, o1 = o0 + oc < j->OC ? o0 + oc : j->OC;
+  if (o0 >= o1 || j->N <= 0)
+    return;
+  // dw[o0:o1] += dout[:, o0:o1]^T @ inp
+  cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, o1 - o0, j->IC, (int) j->N, 1.0f,
+               j->dout + o0, j->OC, j->inp, j->IC, 1.0f, j->dw + (int64_t) o0 * j->IC, j->IC);
+  if (j->db != NULL)
+    for (int64_t n = 0; n < j->N; n++)
+      {
+        const float *d = j->dout + n * j->OC;
+        for (int o = o0; o < o1; o++)
+          j->db[o] += d[o];
+      }
+}
+
+static int
+mm_parts (int threads, int64_t N, int IC, int OC)
+{
+  double work = (double) N * IC * OC;
+  if (threads <= 1 || work < 2e5)
+    return 1;
+  return threads;
+}
+
+void
+mve_matmul_forward_mt (int threads, float *out, const float *inp, const float *w, const float *b,
+                       int64_t N, int IC, int OC)
+{
+  struct mm_job j = { .out = out, .inp = inp, .w = w, .b = b, .N = N, .IC = IC, .OC = OC };
+  j.parts = mm_parts (threads, N, IC, OC);
+  if (j.parts > N)
+    j.parts = (int) N;
+  if (j.parts <= 1)
+    mve_matmul_forward (out, inp, w, b, N, IC, OC);
+  else
+    mve_parallel_for (j.parts, j.parts, mm_part, &j);
+}
+
+void
+mve_matmul_backward_mt (int threads, float *dinp, int set_dinp, float *dw, float *db,
+                        const float *dout, const float *inp, const float *w, int64_t N, int IC,
+                        int OC)
+{
+  struct mm_job j = { .inp = inp, .w = w, .dinp = dinp, .dw = dw, .db = db, .dout = dout,
+                      .dbeta = set_dinp ? 0.0f : 1.0f, .N = N, .IC = IC, .OC = OC, .backward = 1 };
+  j.parts = mm_parts (threads, N, IC, OC);
+  if (N <= 0)
+    return;
+  mve_parallel_for (j.parts, j.parts, mm_part, &j);
+}
+
 // --- layernorm -----------------------------------------------------------------------
 void
 mve_layernorm_forward (float *out, float *mean, float *rstd, const float *inp, const float *w,

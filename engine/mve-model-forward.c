@@ -339,12 +339,12 @@ stack_forward (struct mve_model *m, struct mve_stack_acts *a, const struct mve_s
           float *atty = a->atty + l * NT * C, *res1 = a->res1 + l * NT * C;
           layernorm_forward_mt (m, ln1, a->ln1_mean + l * NT, a->ln1_rstd + l * NT, x,
                                  w->ln1_w + l * C, w->ln1_b + l * C, NT, C);
-          mve_matmul_forward (qkv, ln1, w->qkv_w + (int64_t) l * 3 * C * C, w->qkv_b + l * 3 * C,
+          mve_matmul_forward_mt (m->threads, qkv, ln1, w->qkv_w + (int64_t) l * 3 * C * C, w->qkv_b + l * 3 * C,
                               NT, C, 3 * C);
           struct mve_attn_desc d = sa_desc (c, a, s);
           mve_attention_forward (atty, a->att + l * NT * NH * a->T, qkv, qkv + C, qkv + 2 * C, &d,
                                  m->threads);
-          mve_matmul_forward (res1, atty, w->ao_w + (int64_t) l * C * C, w->ao_b + l * C, NT, C, C);
+          mve_matmul_forward_mt (m->threads, res1, atty, w->ao_w + (int64_t) l * C * C, w->ao_b + l * C, NT, C, C);
           residual_add (res1, x, NT * C);
           x = res1;
         }
@@ -356,13 +356,13 @@ stack_forward (struct mve_model *m, struct mve_stack_acts *a, const struct mve_s
           float *caty = a->caty + l * NT * C, *res2 = a->res2 + l * NT * C;
           layernorm_forward_mt (m, lnc, a->lnc_mean + l * NT, a->lnc_rstd + l * NT, x,
                                  w->ln_w + l * C, w->ln_b + l * C, NT, C);
-          mve_matmul_forward (cq, lnc, w->q_w + (int64_t) l * C * C, w->q_b + l * C, NT, C, C);
-          mve_matmul_forward (ckv, s->mem, w->kv_w + (int64_t) l * 2 * C * C, w->kv_b + l * 2 * C,
+          mve_matmul_forward_mt (m->threads, cq, lnc, w->q_w + (int64_t) l * C * C, w->q_b + l * C, NT, C, C);
+          mve_matmul_forward_mt (m->threads, ckv, s->mem, w->kv_w + (int64_t) l * 2 * C * C, w->kv_b + l * 2 * C,
                               (int64_t) a->Nimg * a->Tk, C, 2 * C);
           struct mve_attn_desc d = ca_desc (c, a, s);
           mve_attention_forward (caty, a->catt + l * NT * NH * a->Tk, cq, ckv, ckv + C, &d,
                                  m->threads);
-          mve_matmul_forward (res2, caty, w->o_w + (int64_t) l * C * C, w->o_b + l * C, NT, C, C);
+          mve_matmul_forward_mt (m->threads, res2, caty, w->o_w + (int64_t) l * C * C, w->o_b + l * C, NT, C, C);
           residual_add (res2, x, NT * C);
           x = res2;
         }
@@ -371,9 +371,9 @@ stack_forward (struct mve_model *m, struct mve_stack_acts *a, const struct mve_s
       float *fchg = a->fch_gelu, *res3 = a->res3 + l * NT * C;
       layernorm_forward_mt (m, ln2, a->ln2_mean + l * NT, a->ln2_rstd + l * NT, x, w->ln2_w + l * C,
                              w->ln2_b + l * C, NT, C);
-      mve_matmul_forward (fch, ln2, w->fc_w + (int64_t) l * HC * C, w->fc_b + l * HC, NT, C, HC);
+      mve_matmul_forward_mt (m->threads, fch, ln2, w->fc_w + (int64_t) l * HC * C, w->fc_b + l * HC, NT, C, HC);
       gelu_forward_mt (m, fchg, fch, NT * HC);
-      mve_matmul_forward (res3, fchg, w->fp_w + (int64_t) l * C * HC, w->fp_b + l * C, NT, HC, C);
+      mve_matmul_forward_mt (m->threads, res3, fchg, w->fp_w + (int64_t) l * C * HC, w->fp_b + l * C, NT, HC, C);
       residual_add (res3, x, NT * C);
       x = res3;
     }
@@ -409,11 +409,11 @@ stack_backward (struct mve_model *m, float *dx0, const float *dlnf, struct mve_s
         layernorm_forward_mt (m, a->ln2, a->ln2_mean + l * NT, a->ln2_rstd + l * NT, x2,
                               w->ln2_w + l * C, w->ln2_b + l * C, NT, C);
         gelu_forward_mt (m, a->fch_gelu, a->fch + l * NT * HC, NT * HC);
-        mve_matmul_backward_set (dbig, g->fp_w + (int64_t) l * C * HC, g->fp_b + l * C, dres,
+        mve_matmul_backward_mt (m->threads, dbig, 1, g->fp_w + (int64_t) l * C * HC, g->fp_b + l * C, dres,
                              a->fch_gelu, w->fp_w + (int64_t) l * C * HC, NT, HC, C);
         memset (dbig2, 0, sizeof (float) * NT * HC);
         gelu_backward_mt (m, dbig2, a->fch + l * NT * HC, dbig, NT * HC);
-        mve_matmul_backward_set (dtmp, g->fc_w + (int64_t) l * HC * C, g->fc_b + l * HC, dbig2,
+        mve_matmul_backward_mt (m->threads, dtmp, 1, g->fc_w + (int64_t) l * HC * C, g->fc_b + l * HC, dbig2,
                              a->ln2, w->fc_w + (int64_t) l * HC * C, NT, C, HC);
         layernorm_backward_mt (m, dres, g->ln2_w + l * C, g->ln2_b + l * C, dtmp, x2, w->ln2_w + l * C,
                                 a->ln2_mean + l * NT, a->ln2_rstd + l * NT, NT, C);
@@ -427,8 +427,8 @@ stack_backward (struct mve_model *m, float *dx0, const float *dlnf, struct mve_s
           // recompute this layer's lnc and queries (only one layer is kept)
           layernorm_forward_mt (m, a->lnc, a->lnc_mean + l * NT, a->lnc_rstd + l * NT, x1,
                                 w->ln_w + l * C, w->ln_b + l * C, NT, C);
-          mve_matmul_forward (a->cq, a->lnc, w->q_w + (int64_t) l * C * C, w->q_b + l * C, NT, C, C);
-          mve_matmul_backward_set (dtmp, g->o_w + (int64_t) l * C * C, g->o_b + l * C, dres,
+          mve_matmul_forward_mt (m->threads, a->cq, a->lnc, w->q_w + (int64_t) l * C * C, w->q_b + l * C, NT, C, C);
+          mve_matmul_backward_mt (m->threads, dtmp, 1, g->o_w + (int64_t) l * C * C, g->o_b + l * C, dres,
                                a->caty + l * NT * C, w->o_w + (int64_t) l * C * C, NT, C, C);
           float *dcq = dbig; // (N, T, C)
           memset (dcq, 0, sizeof (float) * NT * C);
@@ -441,9 +441,9 @@ stack_backward (struct mve_model *m, float *dx0, const float *dlnf, struct mve_s
           memset (m->s_dkv, 0, sizeof (float) * nkv * 2 * C);
           for (int n = 0; n < a->N; n++)
             residual_add (m->s_dkv + (int64_t) s->img_index[n] * kvs, m->s_dkvseq + n * kvs, kvs);
-          mve_matmul_backward (s->dmem, g->kv_w + (int64_t) l * 2 * C * C, g->kv_b + l * 2 * C,
+          mve_matmul_backward_mt (m->threads, s->dmem, 0, g->kv_w + (int64_t) l * 2 * C * C, g->kv_b + l * 2 * C,
                                m->s_dkv, s->mem, w->kv_w + (int64_t) l * 2 * C * C, nkv, C, 2 * C);
-          mve_matmul_backward_set (dtmp, g->q_w + (int64_t) l * C * C, g->q_b + l * C, dcq,
+          mve_matmul_backward_mt (m->threads, dtmp, 1, g->q_w + (int64_t) l * C * C, g->q_b + l * C, dcq,
                                a->lnc, w->q_w + (int64_t) l * C * C, NT, C, C);
           layernorm_backward_mt (m, dres, g->ln_w + l * C, g->ln_b + l * C, dtmp, x1, w->ln_w + l * C,
                                   a->lnc_mean + l * NT, a->lnc_rstd + l * NT, NT, C);
@@ -452,7 +452,7 @@ stack_backward (struct mve_model *m, float *dx0, const float *dlnf, struct mve_s
         {
           const struct mve_block_params *w = s->w;
           struct mve_block_params *g = s->gw;
-          mve_matmul_backward_set (dtmp, g->ao_w + (int64_t) l * C * C, g->ao_b + l * C, dres,
+          mve_matmul_backward_mt (m->threads, dtmp, 1, g->ao_w + (int64_t) l * C * C, g->ao_b + l * C, dres,
                                a->atty + l * NT * C, w->ao_w + (int64_t) l * C * C, NT, C, C);
           float *dqkv = dbig; // (N, T, 3C)
           memset (dqkv, 0, sizeof (float) * NT * 3 * C);
@@ -463,7 +463,7 @@ stack_backward (struct mve_model *m, float *dx0, const float *dlnf, struct mve_s
                                   m->s_att, m->threads);
           layernorm_forward_mt (m, a->ln1, a->ln1_mean + l * NT, a->ln1_rstd + l * NT, xin,
                                 w->ln1_w + l * C, w->ln1_b + l * C, NT, C);
-          mve_matmul_backward_set (dtmp, g->qkv_w + (int64_t) l * 3 * C * C, g->qkv_b + l * 3 * C, dqkv,
+          mve_matmul_backward_mt (m->threads, dtmp, 1, g->qkv_w + (int64_t) l * 3 * C * C, g->qkv_b + l * 3 * C, dqkv,
                                a->ln1, w->qkv_w + (int64_t) l * 3 * C * C, NT, C, 3 * C);
           layernorm_backward_mt (m, dres, g->ln1_w + l * C, g->ln1_b + l * C, dtmp, xin,
                                   w->ln1_w + l * C, a->ln1_mean + l * NT, a->ln1_rstd + l * NT, NT, C);
@@ -548,7 +548,7 @@ _mve_vision_forward (struct mve_model *m, const float *images)
   int C = c->width, G = c->image_size / c->patch_size, P = G * G, Nv = P + 1;
   int K = c->channels * c->patch_size * c->patch_size, B = m->dims.B;
   im2col (m->patches, images, B, c->channels, c->image_size, c->patch_size);
-  mve_matmul_forward (m->pe, m->patches, m->p.patch_w, m->p.patch_b, (int64_t) B * P, K, C);
+  mve_matmul_forward_mt (m->threads, m->pe, m->patches, m->p.patch_w, m->p.patch_b, (int64_t) B * P, K, C);
   for (int b = 0; b < B; b++)
     for (int t = 0; t < Nv; t++)
       {
@@ -586,7 +586,7 @@ vision_backward (struct mve_model *m)
         else
           memcpy (gs, d, sizeof (float) * C);
       }
-  mve_matmul_backward (NULL, m->g.patch_w, m->g.patch_b, dpe, m->patches, m->p.patch_w,
+  mve_matmul_backward_mt (m->threads, NULL, 0, m->g.patch_w, m->g.patch_b, dpe, m->patches, m->p.patch_w,
                        (int64_t) B * P, K, C);
 }
 
@@ -678,7 +678,7 @@ _mve_decoder_forward (struct mve_model *m)
     memcpy (m->lm_h + r * C, m->dec.lnf + (int64_t) m->lm_pos[r] * C, sizeof (float) * C);
   if (!m->dims.train)
     {
-      mve_matmul_forward (m->lm_logits, m->lm_h, m->p.lm_w, NULL, Nlm, C, V); // bias: lm_lse_row
+      mve_matmul_forward_mt (m->threads, m->lm_logits, m->lm_h, m->p.lm_w, NULL, Nlm, C, V); // bias: lm_lse_row
       mve_parallel_for (m->threads, Nlm, lm_lse_row, m);
     }
   else
@@ -691,10 +691,10 @@ _mve_decoder_forward (struct mve_model *m)
       for (int64_t r0 = 0; r0 < Nlm; r0 += LM_CHUNK)
         {
           int64_t nr = Nlm - r0 < LM_CHUNK ? Nlm - r0 : LM_CHUNK;
-          mve_matmul_forward (m->s_dlogits, m->lm_h + r0 * C, m->p.lm_w, NULL, nr, C, V);
+          mve_matmul_forward_mt (m->threads, m->s_dlogits, m->lm_h + r0 * C, m->p.lm_w, NULL, nr, C, V);
           struct lm_grad_job gj = { m, r0, coef };
           mve_parallel_for (m->threads, nr, lm_train_row, &gj);
-          mve_matmul_backward_set (m->s_dlm_h + r0 * C, m->lm_gw, m->lm_gb, m->s_dlogits,
+          mve_matmul_backward_mt (m->threads, m->s_dlm_h + r0 * C, 1, m->lm_gw, m->lm_gb, m->s_dlogits,
                                    m->lm_h + r0 * C, m->p.lm_w, nr, C, V);
         }
     }
@@ -867,8 +867,8 @@ itc_backward (struct mve_model *m, float scale)
       memcpy (tmp_t + (size_t) i * C, m->txt.lnf + (int64_t) i * Te * C, sizeof (float) * C);
     }
   memset (dcls_i, 0, sizeof (float) * 2 * B * C);
-  mve_matmul_backward (dcls_i, m->g.vproj_w, m->g.vproj_b, dimg, tmp_i, m->p.vproj_w, B, C, E);
-  mve_matmul_backward (dcls_t, m->g.tproj_w, m->g.tproj_b, dtxt, tmp_t, m->p.tproj_w, B, C, E);
+  mve_matmul_backward_mt (m->threads, dcls_i, 0, m->g.vproj_w, m->g.vproj_b, dimg, tmp_i, m->p.vproj_w, B, C, E);
+  mve_matmul_backward_mt (m->threads, dcls_t, 0, m->g.tproj_w, m->g.tproj_b, dtxt, tmp_t, m->p.tproj_w, B, C, E);
   for (int i = 0; i < B; i++)
     residual_add (m->s_dmem + (int64_t) i * Nv * C, dcls_i + (size_t) i * C, C);
   float *dlnf = m->s_dlnf;
@@ -985,7 +985,7 @@ itm_backward (struct mve_model *m, float scale)
       memcpy (cls + (int64_t) n * C, m->itm.lnf + (int64_t) n * Te * C, sizeof (float) * C);
     }
   memset (dcls, 0, sizeof (float) * N * C);
-  mve_matmul_backward (dcls, m->g.itm_w, m->g.itm_b, dz, cls, m->p.itm_w, N, C, 2);
+  mve_matmul_backward_mt (m->threads, dcls, 0, m->g.itm_w, m->g.itm_b, dz, cls, m->p.itm_w, N, C, 2);
   float *dlnf = m->s_dlnf;
   memset (dlnf, 0, sizeof (float) * N * Te * C);
   for (int n = 0; n < N; n++)

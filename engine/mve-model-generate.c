@@ -102,7 +102,7 @@ gen_init (struct gen *g, struct mve_model *m, const float *image, int R, int Tma
   _mve_vision_forward (m, image);
   if (c->use_ca)
     for (int l = 0; l < L; l++)
-      mve_matmul_forward (g->ckv + (size_t) l * Nv * 2 * C, m->vis.lnf,
+      mve_matmul_forward_mt (m->threads, g->ckv + (size_t) l * Nv * 2 * C, m->vis.lnf,
                           m->p.dec_ca.kv_w + (size_t) l * 2 * C * C, m->p.dec_ca.kv_b + (size_t) l * 2 * C,
                           Nv, C, 2 * C);
   return MVE_STATUS_OK;
@@ -144,7 +144,7 @@ gen_step (struct gen *g, const int32_t *tokens, int pos)
       if (c->use_csa)
         {
           mve_layernorm_forward (g->h, g->mean, g->rstd, g->x, w->ln1_w + l * C, w->ln1_b + l * C, R, C);
-          mve_matmul_forward (g->qkv, g->h, w->qkv_w + (size_t) l * 3 * C * C, w->qkv_b + l * 3 * C,
+          mve_matmul_forward_mt (m->threads, g->qkv, g->h, w->qkv_w + (size_t) l * 3 * C * C, w->qkv_b + l * 3 * C,
                               R, C, 3 * C);
           for (int r = 0; r < R; r++)
             {
@@ -172,14 +172,14 @@ gen_step (struct gen *g, const int32_t *tokens, int pos)
                     }
                 }
             }
-          mve_matmul_forward (g->h, g->y, w->ao_w + (size_t) l * C * C, w->ao_b + l * C, R, C, C);
+          mve_matmul_forward_mt (m->threads, g->h, g->y, w->ao_w + (size_t) l * C * C, w->ao_b + l * C, R, C, C);
           for (int i = 0; i < R * C; i++)
             g->x[i] += g->h[i];
         }
       if (c->use_ca)
         {
           mve_layernorm_forward (g->h, g->mean, g->rstd, g->x, cw->ln_w + l * C, cw->ln_b + l * C, R, C);
-          mve_matmul_forward (g->qkv, g->h, cw->q_w + (size_t) l * C * C, cw->q_b + l * C, R, C, C);
+          mve_matmul_forward_mt (m->threads, g->qkv, g->h, cw->q_w + (size_t) l * C * C, cw->q_b + l * C, R, C, C);
           const float *ckv = g->ckv + (size_t) l * Nv * 2 * C;
           for (int r = 0; r < R; r++)
             for (int hd = 0; hd < NH; hd++)
@@ -205,19 +205,19 @@ gen_step (struct gen *g, const int32_t *tokens, int pos)
                 for (int t = 1; t < Nv; t++)
                   g->attn[(size_t) r * P + t - 1] += g->sc[t] / (float) (NH * L);
               }
-          mve_matmul_forward (g->h, g->y, cw->o_w + (size_t) l * C * C, cw->o_b + l * C, R, C, C);
+          mve_matmul_forward_mt (m->threads, g->h, g->y, cw->o_w + (size_t) l * C * C, cw->o_b + l * C, R, C, C);
           for (int i = 0; i < R * C; i++)
             g->x[i] += g->h[i];
         }
       mve_layernorm_forward (g->h, g->mean, g->rstd, g->x, w->ln2_w + l * C, w->ln2_b + l * C, R, C);
-      mve_matmul_forward (g->fc, g->h, w->fc_w + (size_t) l * HC * C, w->fc_b + l * HC, R, C, HC);
+      mve_matmul_forward_mt (m->threads, g->fc, g->h, w->fc_w + (size_t) l * HC * C, w->fc_b + l * HC, R, C, HC);
       mve_gelu_forward (g->fcg, g->fc, (int64_t) R * HC);
-      mve_matmul_forward (g->h, g->fcg, w->fp_w + (size_t) l * C * HC, w->fp_b + l * C, R, HC, C);
+      mve_matmul_forward_mt (m->threads, g->h, g->fcg, w->fp_w + (size_t) l * C * HC, w->fp_b + l * C, R, HC, C);
       for (int i = 0; i < R * C; i++)
         g->x[i] += g->h[i];
     }
   mve_layernorm_forward (g->h, g->mean, g->rstd, g->x, m->p.d_lnf_w, m->p.d_lnf_b, R, C);
-  mve_matmul_forward (g->logits, g->h, m->p.lm_w, m->p.lm_b, R, C, V);
+  mve_matmul_forward_mt (m->threads, g->logits, g->h, m->p.lm_w, m->p.lm_b, R, C, V);
 }
 
 // Run <Decode> question <sep> through row 0; returns the next position.

@@ -295,7 +295,9 @@ mve_model_set_threads (mve_model_t m, int32_t threads)
   if (threads > 64)
     threads = 64;
   m->threads = threads;
-  openblas_set_num_threads (threads);
+  // the engine splits matrix products over its own threads (deterministic,
+  // and no OpenBLAS workers spinning between products on a busy machine)
+  openblas_set_num_threads (1);
 }
 
 int64_t
