@@ -617,9 +617,11 @@ static void
 recipe_nanowires (MvaSynthScene *sc)
 {
   MvaSynthFacts *f = &sc->facts;
-  static const char *variants[] = { "lying", "lying", "vertical", "vertical" };
+  static const char *variants[] = { "lying", "lying", "vertical", "vertical", "entangled" };
   const char *variant = PICK (variants);
   gboolean vertical = g_str_equal (variant, "vertical");
+  gboolean curly = g_str_equal (variant, "entangled");
+  double wx[401], wy[401];
   double s = scale_of (sc);
   double d_nm = LOGU (15, 400);
   double d_px = U (4, 5 + 9 * s);
@@ -628,7 +630,7 @@ recipe_nanowires (MvaSynthScene *sc)
   double tilt = vertical ? PICK (((const double[]) { 30, 45, 52 })) : 0;
   gboolean tips = vertical && CHANCE (0.6);
   double dir = U (0, G_PI);
-  gboolean aligned = !vertical && CHANCE (0.25);
+  gboolean aligned = !vertical && !curly && CHANCE (0.25);
   int n;
   g_autofree double *dn = NULL, *ln = NULL;
   Stats sd, sl;
@@ -670,6 +672,18 @@ recipe_nanowires (MvaSynthScene *sc)
             _mva_synth_blob (sc, x1, y1, d * 0.7, d * 0.7, 0, y * 0.02 + pl, d * 0.6, 0.5,
                              NULL, (float) (yw * 1.3), 0);
         }
+      else if (curly)
+        {
+          /* long, flexible wires or tubes winding over the substrate */
+          double step = MAX (3.0, d);
+          int m = _mva_synth_walk (sc, x, y, U (0, 2 * G_PI), step, U (0.02, 0.06),
+                                   MIN (400, (int) (L / step) + 1), wx, wy);
+          double z = i * 0.05 * d;
+          for (int k = 0; k + 1 < m; k++)
+            _mva_synth_capsule (sc, wx[k], wy[k], wx[k + 1], wy[k + 1], d / 2, z, z, 0.9,
+                                (float) yw, 0);
+          L = MAX (1, m - 1) * step;
+        }
       else
         {
           double th = aligned ? dir + 0.12 * NORMAL () : U (0, G_PI);
@@ -687,7 +701,7 @@ recipe_nanowires (MvaSynthScene *sc)
   density = n / (sc->w * sc->pixel_nm * 1e-3 * sc->h * sc->pixel_nm * 1e-3 * 1.44);
   f->count = -1;
   P_S ("variant", variant);
-  P_S ("orientation", vertical ? "vertical" : aligned ? "lying, aligned" : "lying, random");
+  P_S ("orientation", vertical ? "vertical" : curly ? "lying, entangled" : aligned ? "lying, aligned" : "lying, random");
   P_I ("wire_count", n);
   P_D ("diameter_mean_nm", sd.mean, 2);
   P_D ("diameter_std_nm", sd.std, 2);
@@ -703,6 +717,7 @@ recipe_nanowires (MvaSynthScene *sc)
   f->shape = vertical
     ? F ("The wires stand upright on the substrate and are seen on a %.0f° tilted stage, so they appear as straight parallel rods%s.",
          tilt, tips ? " capped by round catalyst droplets" : "")
+    : curly ? F ("Long, thin, flexible wires wind across the substrate in gentle curves and cross one another.")
     : F ("Straight, thin, high-aspect-ratio wires lie flat on the substrate%s.",
          aligned ? ", mostly pointing the same way" : " in random directions");
   f->layers = vertical ? F ("The wires form a single forest grown from the substrate; no other phases are visible.")
@@ -712,7 +727,8 @@ recipe_nanowires (MvaSynthScene *sc)
              : F ("They are scattered %s and overlap where they cross.", aligned ? "with a common orientation" : "randomly");
   f->aggregation = F ("The wires are not bundled; each stands on its own.");
   f->texture = F ("The wire surfaces are smooth and the substrate is flat.");
-  f->defects = F ("No kinks, branches or broken wires stand out.");
+  f->defects = curly ? F ("The wires bend smoothly; no branches, broken ends or particles stand out.")
+              : F ("No kinks, branches or broken wires stand out.");
   f->contrast = tips ? F ("The wires are brighter than the substrate, and the round tips are brighter still, consistent with a heavier catalyst metal; no labels name elements.")
               : F ("The wires are brighter than the substrate mainly because of edge emission; there is no separate compositional contrast and no element labels.");
   f->contacts = vertical ? F ("The wires are separate, with sharp outlines; none are fused together.")

@@ -270,7 +270,8 @@ typedef struct
   guint       thumb_h;
   GMutex      lock;
   GCond       cond;
-  guint       finished;
+  guint       finished;       /* tasks done or skipped */
+  guint       generated;      /* images written */
   gint        stop;           /* atomic: cancelled or failed */
   GError     *error;          /* first failure, under lock */
   char      **lines;          /* per task: its qa.jsonl lines, NULL if not done */
@@ -381,6 +382,8 @@ worker (gpointer data, gpointer user_data)
 
 done:
   g_mutex_lock (&job->lock);
+  if (lines != NULL)
+    job->generated++;
   job->lines[task] = g_steal_pointer (&lines);
   if (thumb)
     job->thumbs[c * job->cols + index] = thumb;
@@ -514,7 +517,7 @@ mva_synth_generate (const MvaSynthConfig *config,
   while (job.finished < job.total)
     {
       gint64 now = g_get_monotonic_time ();
-      guint done = job.finished;
+      guint done = job.generated;
 
       if (cancellable && g_cancellable_is_cancelled (cancellable))
         g_atomic_int_set (&job.stop, 1);
@@ -532,7 +535,7 @@ mva_synth_generate (const MvaSynthConfig *config,
   g_mutex_unlock (&job.lock);
   g_thread_pool_free (pool, FALSE, TRUE);
   if (progress)
-    progress (job.finished, job.total, user_data);
+    progress (job.generated, job.total, user_data);
 
   qa = g_string_new (NULL);
   labels = g_string_new ("image,category\n");
