@@ -305,7 +305,8 @@ def case_rpm(env):
     times = sorted(x["time"] for x in env.requests("good"))
     check(len(times) == 3, "rpm: %d requests" % len(times))
     gaps = [b - a for a, b in zip(times, times[1:])]
-    check(all(g >= 0.9 for g in gaps), "--rpm 60 started requests %r s apart" % gaps)
+    # 1 s apart at the client; the server notes each after reading its body
+    check(all(g >= 0.75 for g in gaps), "--rpm 60 started requests %r s apart" % gaps)
 
 
 def retry_case(env, mode):
