@@ -110,20 +110,10 @@ load_worker (gpointer data)
           g_mutex_unlock (&job->lock);
           break;
         }
-      {
-        /* keep gray images once instead of three times */
-        gsize npx = (gsize) job->ds->size * job->ds->size;
-        gboolean gray = TRUE;
-        for (gsize k = 0; k < npx && gray; k++)
-          gray = px[k * 3] == px[k * 3 + 1] && px[k * 3] == px[k * 3 + 2];
-        if (gray)
-          {
-            for (gsize k = 0; k < npx; k++)
-              px[k] = px[k * 3];
-            px = g_realloc (px, npx);
-          }
-        job->ds->channels[i] = gray ? 1 : 3;
-      }
+      /* RGB8 always: callers (eval) read pixels[i] as size*size*3; a gray
+       * image could be kept once (a third of the memory) once every caller
+       * goes through mva_dataset_image_floats */
+      job->ds->channels[i] = 3;
       job->ds->pixels[i] = px;
       g_atomic_int_inc (&job->done);
     }

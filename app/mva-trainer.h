@@ -6,9 +6,9 @@
  * (one object per line with keys image (path relative to the folder),
  * category, family, question, answer, and optionally caption and params) and
  * the images it names (TIFF/PNG/JPEG/DM3/DM4). Every image is loaded once and
- * kept as its preprocessed 224x224 8-bit form (mva-preprocess.h), one channel
- * when it is gray (most micrographs: 49 KB an image), else RGB.
- * mva_dataset_image_floats gives the model input of image i.
+ * kept as its preprocessed 224x224 RGB8 form (mva-preprocess.h, 147 KB an
+ * image). mva_dataset_image_floats gives the model input of image i; prefer it
+ * to reading pixels directly, so the cache can shrink gray images later.
  *
  * mva_trainer_run trains a model on a data set: it builds the tokenizer from
  * the training text when starting fresh (or takes the one of --init), holds
@@ -64,8 +64,8 @@ typedef struct
   guint       size;        /* side of the cached images */
   guint       n_images;
   char      **image_paths; /* (n_images) absolute paths */
-  guint8    **pixels;      /* (n_images) size*size*channels[i] bytes each */
-  guint8     *channels;    /* (n_images) 1 (gray, kept once) or 3 (RGB interleaved) */
+  guint8    **pixels;      /* (n_images) size*size*3 RGB8 each */
+  guint8     *channels;    /* (n_images) channels of pixels[i]: 3 (RGB interleaved) */
   GArray     *pairs;       /* of MvaQaPair */
   GHashTable *index;       /* canonical path -> image index */
   gboolean    loaded;      /* images preprocessed */
