@@ -404,7 +404,7 @@ test_settings (void)
       return;
     }
   data = g_build_filename (src, "data", NULL);
-  dir = g_dir_make_tmp ("mva-teacher-schema-XXXXXX", NULL);
+  dir = g_dir_make_tmp (NULL, NULL);
   cmd = g_strdup_printf ("glib-compile-schemas --targetdir='%s' '%s'", dir, data);
   g_assert_true (g_spawn_command_line_sync (cmd, NULL, NULL, &status, NULL));
   g_assert_true (g_spawn_check_wait_status (status, NULL));
@@ -469,7 +469,7 @@ on_progress (const MvaTeacherStats *stats,
 static void
 test_async (void)
 {
-  g_autofree char *dir = g_dir_make_tmp ("mva-teacher-async-XXXXXX", NULL);
+  g_autofree char *dir = g_dir_make_tmp (NULL, NULL);
   g_autofree char *db = g_build_filename (dir, "library.db", NULL);
   g_autoptr(GError) error = NULL;
   g_autoptr(MvaStore) store = mva_store_open (db, MVA_STORE_OPEN_DEFAULT, &error);
@@ -546,7 +546,7 @@ int
 main (int    argc,
       char **argv)
 {
-  g_autofree char *tmp = g_dir_make_tmp ("mva-teacher-test-XXXXXX", NULL);
+  g_autofree char *tmp = g_dir_make_tmp (NULL, NULL);
   g_autofree char *user_dir = g_build_filename (tmp, "config", NULL);
   g_autofree char *sys_dir = g_build_filename (tmp, "xdg", NULL);
   g_autofree char *rm = g_strdup_printf ("rm -rf '%s'", tmp);
