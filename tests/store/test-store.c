@@ -919,7 +919,10 @@ test_disk_full (void)
       if (failed)
         mva_store_rollback (store);
       else if (!mva_store_commit (store, &error))
-        failed = TRUE;
+        {
+          failed = TRUE;
+          mva_store_rollback (store);   /* harmless after a failed commit */
+        }
       else
         committed += 5;
     }
