@@ -22,6 +22,7 @@
 
 #define ALIGN_F 16 // floats (64 bytes)
 #define LM_CHUNK 64 // LM-head rows per fused loss/gradient pass
+#define PATCH_CHUNK 8 // images per im2col pass (patches are rebuilt in backward)
 
 // --- arena -------------------------------------------------------------------------------
 struct planner
@@ -93,7 +94,7 @@ plan_all (struct mve_model *m, const struct mve_dims *d, float *base)
   size_t C = c->width, HC = (size_t) c->width * c->mlp_ratio, V = c->vocab_size, E = c->embed_dim;
   int G = c->image_size / c->patch_size, P = G * G, Nv = P + 1;
   size_t K = (size_t) c->channels * c->patch_size * c->patch_size;
-  m->patches = take (&pl, (size_t) d->B * P * K);
+  m->patches = take (&pl, (size_t) (d->B < PATCH_CHUNK ? d->B : PATCH_CHUNK) * P * K);
   m->pe = take (&pl, (size_t) d->B * P * C);
   plan_stack (&pl, &m->vis, c, d->B, Nv, 0, 0, c->vision_layers, 1, 0);
   plan_stack (&pl, &m->txt, c, d->Nt, d->Te, 0, 0, c->text_layers, c->use_sa, 0);
@@ -547,8 +548,15 @@ _mve_vision_forward (struct mve_model *m, const float *images)
   const struct mve_config *c = &m->cfg;
   int C = c->width, G = c->image_size / c->patch_size, P = G * G, Nv = P + 1;
   int K = c->channels * c->patch_size * c->patch_size, B = m->dims.B;
-  im2col (m->patches, images, B, c->channels, c->image_size, c->patch_size);
-  mve_matmul_forward_mt (m->threads, m->pe, m->patches, m->p.patch_w, m->p.patch_b, (int64_t) B * P, K, C);
+  m->images = images;
+  for (int b0 = 0; b0 < B; b0 += PATCH_CHUNK)
+    {
+      int nb = B - b0 < PATCH_CHUNK ? B - b0 : PATCH_CHUNK;
+      im2col (m->patches, images + (size_t) b0 * c->channels * c->image_size * c->image_size, nb,
+              c->channels, c->image_size, c->patch_size);
+      mve_matmul_forward_mt (m->threads, m->pe + (int64_t) b0 * P * C, m->patches, m->p.patch_w,
+                             m->p.patch_b, (int64_t) nb * P, K, C);
+    }
   for (int b = 0; b < B; b++)
     for (int t = 0; t < Nv; t++)
       {
@@ -586,8 +594,15 @@ vision_backward (struct mve_model *m)
         else
           memcpy (gs, d, sizeof (float) * C);
       }
-  mve_matmul_backward_mt (m->threads, NULL, 0, m->g.patch_w, m->g.patch_b, dpe, m->patches, m->p.patch_w,
-                       (int64_t) B * P, K, C);
+  for (int b0 = 0; b0 < B; b0 += PATCH_CHUNK)
+    {
+      int nb = B - b0 < PATCH_CHUNK ? B - b0 : PATCH_CHUNK;
+      im2col (m->patches, m->images + (size_t) b0 * c->channels * c->image_size * c->image_size, nb,
+              c->channels, c->image_size, c->patch_size);
+      mve_matmul_backward_mt (m->threads, NULL, 0, m->g.patch_w, m->g.patch_b,
+                              dpe + (int64_t) b0 * P * C, m->patches, m->p.patch_w, (int64_t) nb * P,
+                              K, C);
+    }
 }
 
 static void

@@ -85,7 +85,8 @@ struct mve_model
   int have_forward; // a training forward is ready for backward
 
   // carved from the arena
-  float *patches;  // (B*P, K)
+  float *patches;  // (min(B, 8) * P, K) im2col of a chunk of images
+  const float *images; // the last forward's images (backward rebuilds patches)
   float *pe;       // (B*P, C) patch embeddings
   struct mve_stack_acts vis, txt, itm, dec;
   float *img_feat, *img_n, *txt_feat, *txt_n; // (B, E)

@@ -147,6 +147,8 @@ struct mve_losses
 };
 
 // Forward pass and losses; keeps the activations for mve_model_backward.
+// The batch's images are read again by mve_model_backward: keep them valid
+// until then.
 mve_status mve_model_forward (mve_model_t m, const struct mve_batch *batch, struct mve_losses *out);
 // Losses only (validation): no state for backward is kept, and the fused
 // LM-head gradient work of mve_model_forward is skipped.
