@@ -98,7 +98,8 @@ length_nm (const char *s, double default_unit_nm)
 static void
 set_databar (MvaImageMeta *meta, double area_h, guint image_h)
 {
-  if (pos (area_h) && image_h > 0 && area_h < image_h && area_h >= image_h / 2.0)
+  /* Whole rows only: a fractional area must not make the bar the whole image. */
+  if (pos (area_h) && area_h >= 1.0 && image_h > 0 && area_h < image_h && area_h >= image_h / 2.0)
     meta->databar_height_px = (int) (image_h - (guint) area_h);
 }
 

@@ -252,9 +252,9 @@ _mva_tiff_meta_parse_fei (const char   *text,
 
   bar = ini_number (&ini, "PrivateFei", "DatabarHeight");
   resy = ini_number (&ini, "Image", "ResolutionY");
-  if (positive (bar) && image_height > 0 && bar < image_height)
+  if (positive (bar) && bar >= 1.0 && image_height > 0 && bar < image_height)
     meta->databar_height_px = (int) bar;
-  else if (positive (resy) && image_height > 0 && resy < image_height
+  else if (positive (resy) && resy >= 1.0 && image_height > 0 && resy < image_height
            && resy >= image_height / 2.0)
     meta->databar_height_px = (int) (image_height - (guint) resy);
 
