@@ -464,7 +464,11 @@ conn_setup (MvaStore *store, sqlite3 *db, gboolean writer, GError **error)
   rc = sqlite3_exec (db, "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;"
                          "PRAGMA temp_store = MEMORY;", NULL, NULL, NULL);
   if (rc == SQLITE_OK && !writer)
-    rc = sqlite3_exec (db, "PRAGMA query_only = ON;", NULL, NULL, NULL);
+    rc = sqlite3_exec (db, "PRAGMA query_only = ON; PRAGMA cache_size = -8192;", NULL, NULL, NULL);
+  /* a big page cache lets large transactions (imports) stay in memory
+   * instead of spilling dirty pages into the WAL mid-transaction */
+  if (rc == SQLITE_OK && writer)
+    rc = sqlite3_exec (db, "PRAGMA cache_size = -65536;", NULL, NULL, NULL);
   if (rc != SQLITE_OK)
     {
       _mva_store_set_error (store, db, rc, "configure connection", error);
@@ -569,6 +573,27 @@ _mva_store_reader_release (MvaStore *store, MvaStoreConn *conn)
 
 // --- transactions ----------------------------------------------------------------
 
+/* Run a one-statement transaction control command through the statement
+ * cache (savepoints come once per write inside imports; parsing them each
+ * time shows in profiles). */
+static gboolean
+exec_cached (MvaStore *store, MvaStoreConn *conn, const char *sql, GError **error)
+{
+  sqlite3_stmt *stmt = _mva_store_prepare (store, conn, sql, error);
+  int rc;
+
+  if (stmt == NULL)
+    return FALSE;
+  rc = sqlite3_step (stmt);
+  sqlite3_reset (stmt);
+  if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+    {
+      _mva_store_set_error (store, conn->db, rc, "write", error);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 gboolean
 mva_store_begin (MvaStore *store, GError **error)
 {
@@ -583,7 +608,8 @@ mva_store_begin (MvaStore *store, GError **error)
     sql = g_strdup ("BEGIN IMMEDIATE");
   else
     sql = g_strdup_printf ("SAVEPOINT mva_%u", store->txn_depth);
-  if (!_mva_store_exec (store, w, sql, error))
+  if (!(store->txn_depth == 0 ? _mva_store_exec (store, w, sql, error)
+                              : exec_cached (store, w, sql, error)))
     {
       _mva_store_writer_unlock (store);
       return FALSE;
@@ -613,12 +639,16 @@ mva_store_commit (MvaStore *store, GError **error)
   g_return_val_if_fail (store != NULL && store->txn_depth > 0, FALSE);
   g_return_val_if_fail (store->txn_owner == g_thread_self (), FALSE);
 
-  writer_reset_all (store);
   if (store->txn_depth == 1)
-    sql = g_strdup ("COMMIT");
+    {
+      writer_reset_all (store);
+      ok = _mva_store_exec (store, store->writer, "COMMIT", error);
+    }
   else
-    sql = g_strdup_printf ("RELEASE mva_%u", store->txn_depth - 1);
-  ok = _mva_store_exec (store, store->writer, sql, error);
+    {
+      sql = g_strdup_printf ("RELEASE mva_%u", store->txn_depth - 1);
+      ok = exec_cached (store, store->writer, sql, error);
+    }
   if (!ok)
     {
       /* a failed COMMIT (disk full, I/O) leaves the transaction open: undo it
