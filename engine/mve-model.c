@@ -387,6 +387,32 @@ mve_adam_init_default (struct mve_adam *opt)
   opt->clip_norm = 1.0f;
 }
 
+struct adam_job
+{
+  float *p, *g, *am, *av;
+  int64_t n;
+  float clip, b1, b2, step_size, bc2_sqrt, eps, wd;
+  int parts;
+};
+
+static void
+adam_part (void *arg, int64_t part)
+{
+  struct adam_job *j = arg;
+  int64_t chunk = (j->n + j->parts - 1) / j->parts;
+  int64_t lo = part * chunk, hi = lo + chunk < j->n ? lo + chunk : j->n;
+  float *p = j->p, *am = j->am, *av = j->av;
+  const float *g = j->g;
+  for (int64_t i = lo; i < hi; i++)
+    {
+      float gi = g[i] * j->clip + j->wd * p[i];
+      am[i] = j->b1 * am[i] + (1.0f - j->b1) * gi;
+      av[i] = j->b2 * av[i] + (1.0f - j->b2) * gi * gi;
+      float denom = sqrtf (av[i]) / j->bc2_sqrt + j->eps;
+      p[i] -= j->step_size * am[i] / denom;
+    }
+}
+
 mve_status
 mve_model_adam_step_norm (mve_model_t m, const struct mve_adam *opt, int64_t step, float *grad_norm)
 {
@@ -417,19 +443,11 @@ mve_model_adam_step_norm (mve_model_t m, const struct mve_adam *opt, int64_t ste
       if (clip > 1.0f)
         clip = 1.0f;
     }
-  float b1 = opt->beta1, b2 = opt->beta2;
-  float bc1 = 1.0f - powf (b1, (float) step);
-  float bc2 = 1.0f - powf (b2, (float) step);
-  float step_size = opt->lr / bc1;
-  float bc2_sqrt = sqrtf (bc2);
-  for (int64_t i = 0; i < n; i++)
-    {
-      float gi = g[i] * clip + opt->weight_decay * p[i];
-      am[i] = b1 * am[i] + (1.0f - b1) * gi;
-      av[i] = b2 * av[i] + (1.0f - b2) * gi * gi;
-      float denom = sqrtf (av[i]) / bc2_sqrt + opt->eps;
-      p[i] -= step_size * am[i] / denom;
-    }
+  struct adam_job j = { p, g, am, av, n, clip, opt->beta1, opt->beta2, 0, 0, opt->eps,
+                        opt->weight_decay, m->threads };
+  j.step_size = opt->lr / (1.0f - powf (j.b1, (float) step));
+  j.bc2_sqrt = sqrtf (1.0f - powf (j.b2, (float) step));
+  mve_parallel_for (m->threads, m->threads, adam_part, &j); // elementwise: any split gives the same bytes
   return MVE_STATUS_OK;
 }
 
