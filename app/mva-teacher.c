@@ -66,7 +66,9 @@ mva_teacher_image_encode (const char *path,
 
   g_return_val_if_fail (path != NULL, NULL);
 
-  img = mva_image_load (path, 0, &local);
+  /* a preview at twice the size sent: bounded memory for huge scans, and
+   * our own area-averaging downscale below */
+  img = mva_image_load (path, max_side > 0 ? MIN (2 * max_side, 16384) : 0, &local);
   if (img == NULL)
     {
       g_set_error (error, MVA_TEACHER_ERROR, MVA_TEACHER_ERROR_IMAGE,
@@ -75,8 +77,8 @@ mva_teacher_image_encode (const char *path,
     }
   w = img->width;
   h = img->height;
-  if (img->meta.databar_height_px > 0 && (guint) img->meta.databar_height_px < h)
-    bar = (guint) img->meta.databar_height_px;
+  if (img->databar_rows > 0 && img->databar_rows < h)
+    bar = img->databar_rows;   /* in the loaded (possibly downscaled) image's rows */
   rgb = mva_image_to_rgb8 (img);
   if (rgb == NULL || w == 0 || h <= bar)
     {
