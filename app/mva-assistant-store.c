@@ -930,6 +930,7 @@ mva_assistant_retrain_async (MvaStore                *store,
 
   g_return_if_fail (store != NULL);
   task = g_task_new (NULL, cancellable, callback, callback_data);
+  g_task_set_check_cancellable (task, FALSE); /* errors in MVA_ASSISTANT_ERROR */
   g_task_set_source_tag (task, mva_assistant_retrain_async);
   d = g_new0 (RetrainAsync, 1);
   d->store = mva_store_ref (store);

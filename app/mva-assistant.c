@@ -303,25 +303,6 @@ encode_text (const mve_tokenizer *tok,
   return ids;
 }
 
-static char *
-decode_text (const mve_tokenizer *tok,
-             const int32_t       *ids,
-             guint                n)
-{
-  size_t need = mve_tokenizer_decode (tok, ids, n, NULL, 0, MVE_DECODE_SKIP_SPECIAL);
-  char *text = g_malloc (need + 1);
-
-  mve_tokenizer_decode (tok, ids, n, text, need + 1, MVE_DECODE_SKIP_SPECIAL);
-  if (!g_utf8_validate (text, -1, NULL))
-    {
-      char *valid = g_utf8_make_valid (text, -1);
-
-      g_free (text);
-      text = valid;
-    }
-  return text;
-}
-
 static float *
 model_input (MvaAssistantModel *model,
              const MvaImage    *image,
@@ -430,7 +411,19 @@ on_engine_token (void        *user,
     run->answer->first_token_ms = (g_get_monotonic_time () - run->t0) / 1000.0;
   g_array_append_val (run->tokens, token);
   if (attn != NULL)
-    g_array_append_vals (run->attn, attn, P);
+    {
+      /* the engine leaves the image <cls> token out, so renormalise over the patches */
+      double sum = 0;
+      float *dst;
+
+      g_array_set_size (run->attn, run->attn->len + P);
+      dst = &g_array_index (run->attn, float, run->attn->len - P);
+      for (guint i = 0; i < P; i++)
+        sum += attn[i] > 0 && isfinite (attn[i]) ? attn[i] : 0;
+      for (guint i = 0; i < P; i++)
+        dst[i] = sum > 0 ? (float) ((attn[i] > 0 && isfinite (attn[i]) ? attn[i] : 0) / sum)
+                         : 1.0f / (float) P;
+    }
   else
     {
       float u = 1.0f / (float) P;
@@ -566,7 +559,8 @@ mva_assistant_ask (MvaAssistantModel   *model,
       set_engine_error (error, cancellable, "generation", err);
       return NULL;
     }
-  a->answer = decode_text (model->tok, a->tokens, a->n_tokens);
+  /* the answer is exactly what was streamed (an incomplete UTF-8 tail is dropped) */
+  a->answer = g_strjoinv ("", a->pieces);
   a->mean_attention = g_new0 (float, a->n_patches);
   for (guint t = 0; t < a->n_tokens; t++)
     for (guint p = 0; p < a->n_patches; p++)
@@ -781,6 +775,7 @@ mva_assistant_ask_async (MvaAssistantModel   *model,
 
   g_return_if_fail (model != NULL && image_path != NULL && request != NULL);
   task = g_task_new (NULL, cancellable, callback, callback_data);
+  g_task_set_check_cancellable (task, FALSE); /* errors in MVA_ASSISTANT_ERROR */
   g_task_set_source_tag (task, mva_assistant_ask_async);
   g_task_set_return_on_cancel (task, FALSE);
   d = g_new0 (AskAsync, 1);
@@ -842,6 +837,7 @@ mva_assistant_classify_async (MvaAssistantModel  *model,
 
   g_return_if_fail (model != NULL && image_path != NULL);
   task = g_task_new (NULL, cancellable, callback, callback_data);
+  g_task_set_check_cancellable (task, FALSE); /* errors in MVA_ASSISTANT_ERROR */
   g_task_set_source_tag (task, mva_assistant_classify_async);
   d = g_new0 (AskAsync, 1);
   d->model = mva_assistant_model_ref (model);

@@ -34,7 +34,8 @@
  * Attention maps: one map per generated token of n_patches = grid * grid
  * floats (grid 7 for the 224-pixel, 32-pixel-patch model), row-major, patch
  * (r, c) covering rows [r, r+1) * h / grid and columns [c, c+1) * w / grid of
- * the image area above the data bar (mva-preprocess.h). Each map sums to 1.
+ * the image area above the data bar (mva-preprocess.h). Each map sums to 1
+ * (renormalised over the patches: the engine leaves the image <cls> token out).
  * In the library (MvaQaPair.attention) the blob is the n_tokens maps one after
  * the other as native-endian float32, (n_tokens, n_patches); n_tokens is the
  * length of MvaQaPair.tokens (int32 ids, native endian), so n_patches is

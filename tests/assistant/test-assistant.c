@@ -1,0 +1,460 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * test-assistant.c: the assistant API (mva-assistant.h, mva-overlay.h) on a
+ * small random model this test writes itself: presets and captions, blocking
+ * ask with streamed tokens and attention, async ask (every token before the
+ * ready callback, in the main context's thread), cancellation, classify,
+ * the library's attention blob, and the overlay's upsampling and colours.
+ */
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+#include <glib/gstdio.h>
+
+#include "mva-assistant.h"
+#include "mva-overlay.h"
+#include "mva-synth.h"
+#include "mve-tokenizer.h"
+#include "mve.h"
+
+typedef struct
+{
+  char *dir;
+  char *model_dir;
+  char *image_path;
+} Fixture;
+
+static Fixture fx;
+
+static void
+make_model (void)
+{
+  const char *texts[] = {
+    "What type of nanomaterial is shown?", "biological fibres films mems nanowires",
+    "particles patterned porous powder tips", "This SEM image shows nanowires.",
+    "The wires are about 40 nm wide and 2 µm long, randomly oriented.",
+    "Describe the overall shape and structure of the material.",
+  };
+  struct mve_config cfg;
+  mve_tokenizer *tok = NULL;
+  mve_model_t m = NULL;
+  char err[256];
+  g_autofree char *tp = NULL;
+  g_autofree char *mp = NULL;
+
+  g_assert_cmpint (mve_tokenizer_train (&tok, texts, G_N_ELEMENTS (texts), 320, err, sizeof err), ==,
+                   MVE_STATUS_OK);
+  mve_config_init_default (&cfg);
+  cfg.width = 32;
+  cfg.vision_layers = 1;
+  cfg.text_layers = 1;
+  cfg.decoder_layers = 1;
+  cfg.heads = 2;
+  cfg.embed_dim = 32;
+  cfg.vocab_size = mve_tokenizer_size (tok);
+  g_assert_cmpint (mve_model_init (&m, &cfg, 7, 1, err, sizeof err), ==, MVE_STATUS_OK);
+  fx.model_dir = g_build_filename (fx.dir, "model", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (fx.model_dir, 0755), ==, 0);
+  tp = g_build_filename (fx.model_dir, "tokenizer.json", NULL);
+  mp = g_build_filename (fx.model_dir, "model.safetensors", NULL);
+  g_assert_cmpint (mve_tokenizer_save (tok, tp, err, sizeof err), ==, MVE_STATUS_OK);
+  g_assert_cmpint (mve_model_save (m, mp, NULL, err, sizeof err), ==, MVE_STATUS_OK);
+  mve_model_free (m);
+  mve_tokenizer_free (tok);
+}
+
+static void
+make_image (void)
+{
+  MvaSynthConfig cfg = MVA_SYNTH_CONFIG_INIT;
+  g_autoptr(MvaSynthSample) s = NULL;
+  g_autoptr(GError) error = NULL;
+
+  cfg.width = 160;
+  cfg.height = 120;
+  cfg.databar = TRUE;
+  s = mva_synth_sample_new (&cfg, MVA_SYNTH_NANOWIRES, 0);
+  fx.image_path = g_build_filename (fx.dir, "wires.tif", NULL);
+  g_assert_true (mva_synth_sample_write_tiff (s, fx.image_path, &error));
+  g_assert_no_error (error);
+}
+
+static void
+test_presets (void)
+{
+  g_autofree char *cap = mva_assistant_caption ("nanowires");
+  guint idx = 99;
+
+  for (guint f = 1; f <= MVA_ASSISTANT_N_FAMILIES; f++)
+    {
+      g_assert_nonnull (mva_assistant_family_label (f));
+      g_assert_true (g_str_has_suffix (mva_assistant_family_question (f), "?") ||
+                     g_str_has_suffix (mva_assistant_family_question (f), "."));
+    }
+  g_assert_null (mva_assistant_family_label (0));
+  g_assert_null (mva_assistant_family_question (11));
+  g_assert_cmpstr (mva_assistant_family_label (3), ==, "Size and distribution");
+  g_assert_cmpstr (cap, ==, "This SEM image shows nanowires.");
+  g_assert_null (mva_assistant_caption ("rocks"));
+  g_assert_true (mva_assistant_category_index ("porous", &idx));
+  g_assert_cmpuint (idx, ==, 7);
+  g_assert_cmpstr (mva_assistant_category_name (0), ==, "biological");
+  g_assert_null (mva_assistant_category_name (10));
+}
+
+typedef struct
+{
+  guint    n;
+  GString *text;
+  gboolean sums_ok;
+  GThread *thread;
+  gboolean other_thread;
+  gboolean done;
+  guint    n_at_done;
+  MvaAnswer *answer;
+  GError  *error;
+} Collect;
+
+static void
+on_token (guint index, gint32 token, const char *piece, const float *attn, guint P, gpointer user)
+{
+  Collect *c = user;
+  double sum = 0;
+
+  g_assert_cmpuint (index, ==, c->n);
+  g_assert_false (c->done);
+  for (guint p = 0; p < P; p++)
+    sum += attn[p];
+  if (P != 49 || fabs (sum - 1.0) > 1e-3)
+    c->sums_ok = FALSE;
+  g_string_append (c->text, piece);
+  if (g_thread_self () != c->thread)
+    c->other_thread = TRUE;
+  c->n++;
+}
+
+static void
+test_ask_blocking (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(MvaAssistantModel) model = mva_assistant_model_load (fx.model_dir, 1, &error);
+  g_autoptr(MvaImage) image = NULL;
+  g_autoptr(MvaAnswer) a = NULL;
+  MvaAskRequest req = { NULL, 2, "nanowires", 10 };
+  Collect c = { 0, g_string_new (NULL), TRUE, g_thread_self () };
+  double sum = 0;
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (mva_assistant_model_get_grid (model), ==, 7);
+  g_assert_cmpstr (mva_assistant_model_get_name (model), ==, "model");
+  image = mva_image_load (fx.image_path, 0, &error);
+  g_assert_no_error (error);
+  a = mva_assistant_ask (model, image, &req, on_token, &c, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (a);
+  g_assert_cmpuint (a->n_tokens, ==, c.n);
+  g_assert_cmpuint (a->n_tokens, <=, 10);
+  g_assert_true (c.sums_ok);
+  g_assert_false (c.other_thread);
+  g_assert_cmpstr (a->question, ==, mva_assistant_family_question (2));
+  g_assert_cmpstr (a->caption, ==, "This SEM image shows nanowires.");
+  g_assert_cmpuint (a->n_patches, ==, 49);
+  g_assert_cmpuint (g_strv_length (a->pieces), ==, a->n_tokens);
+  /* the pieces spell the answer (valid UTF-8 throughout) */
+  g_assert_cmpstr (c.text->str, ==, a->answer);
+  for (guint p = 0; p < a->n_patches; p++)
+    sum += a->mean_attention[p];
+  g_assert_cmpfloat (fabs (sum - 1.0), <, 1e-3);
+  g_assert_cmpfloat (a->ms, >=, a->first_token_ms);
+
+  /* the library blob round-trips */
+  {
+    g_autoptr(GBytes) ab = mva_assistant_attention_blob (a);
+    g_autoptr(GBytes) tb = mva_assistant_tokens_blob (a);
+    g_autofree float *maps = NULL;
+    guint nt = 0, np = 0;
+
+    g_assert_true (mva_assistant_attention_from_blob (ab, tb, &nt, &np, &maps));
+    g_assert_cmpuint (nt, ==, a->n_tokens);
+    g_assert_cmpuint (np, ==, 49);
+    g_assert_cmpmem (maps, nt * np * sizeof (float), a->attention, nt * np * sizeof (float));
+  }
+  {
+    g_autoptr(GBytes) bad = g_bytes_new ("abcde", 5);
+    g_autoptr(GBytes) tb = mva_assistant_tokens_blob (a);
+
+    g_assert_false (mva_assistant_attention_from_blob (bad, tb, NULL, NULL, NULL));
+  }
+
+  /* bad requests */
+  {
+    MvaAskRequest empty = { "   ", 0, NULL, 4 };
+    MvaAskRequest fam = { "x", 12, NULL, 4 };
+    MvaAskRequest cat = { "x", 0, "rocks", 4 };
+    MvaAnswer *none;
+
+    none = mva_assistant_ask (model, image, &empty, NULL, NULL, NULL, &error);
+    g_assert_null (none);
+    g_assert_error (error, MVA_ASSISTANT_ERROR, MVA_ASSISTANT_ERROR_INVALID);
+    g_clear_error (&error);
+    none = mva_assistant_ask (model, image, &fam, NULL, NULL, NULL, &error);
+    g_assert_null (none);
+    g_assert_error (error, MVA_ASSISTANT_ERROR, MVA_ASSISTANT_ERROR_INVALID);
+    g_clear_error (&error);
+    none = mva_assistant_ask (model, image, &cat, NULL, NULL, NULL, &error);
+    g_assert_null (none);
+    g_assert_error (error, MVA_ASSISTANT_ERROR, MVA_ASSISTANT_ERROR_INVALID);
+    g_clear_error (&error);
+  }
+  g_string_free (c.text, TRUE);
+}
+
+static void
+on_ask_done (GObject *source, GAsyncResult *res, gpointer user)
+{
+  Collect *c = user;
+
+  c->answer = mva_assistant_ask_finish (res, &c->error);
+  c->n_at_done = c->n;
+  c->done = TRUE;
+}
+
+static void
+test_ask_async (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(MvaAssistantModel) model = mva_assistant_model_load (fx.model_dir, 1, &error);
+  MvaAskRequest req = { "What is shown?", 0, NULL, 12 };
+  Collect c = { 0, g_string_new (NULL), TRUE, g_thread_self () };
+
+  g_assert_no_error (error);
+  mva_assistant_ask_async (model, fx.image_path, &req, on_token, &c, NULL, on_ask_done, &c);
+  while (!c.done)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_no_error (c.error);
+  g_assert_nonnull (c.answer);
+  g_assert_false (c.other_thread);
+  g_assert_cmpuint (c.n_at_done, ==, c.answer->n_tokens);
+  g_assert_cmpstr (c.text->str, ==, c.answer->answer);
+  mva_answer_free (c.answer);
+  g_string_free (c.text, TRUE);
+
+  /* cancelled before it starts: CANCELLED, no answer */
+  {
+    g_autoptr(GCancellable) cancel = g_cancellable_new ();
+    Collect d = { 0, g_string_new (NULL), TRUE, g_thread_self () };
+
+    g_cancellable_cancel (cancel);
+    mva_assistant_ask_async (model, fx.image_path, &req, on_token, &d, cancel, on_ask_done, &d);
+    while (!d.done)
+      g_main_context_iteration (NULL, TRUE);
+    g_assert_null (d.answer);
+    g_assert_error (d.error, MVA_ASSISTANT_ERROR, MVA_ASSISTANT_ERROR_CANCELLED);
+    g_clear_error (&d.error);
+    g_string_free (d.text, TRUE);
+  }
+  /* a missing image fails cleanly */
+  {
+    Collect d = { 0, g_string_new (NULL), TRUE, g_thread_self () };
+    g_autofree char *missing = g_build_filename (fx.dir, "missing.png", NULL);
+
+    mva_assistant_ask_async (model, missing, &req, on_token, &d, NULL, on_ask_done, &d);
+    while (!d.done)
+      g_main_context_iteration (NULL, TRUE);
+    g_assert_null (d.answer);
+    g_assert_nonnull (d.error);
+    g_clear_error (&d.error);
+    g_string_free (d.text, TRUE);
+  }
+}
+
+static void
+test_classify (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(MvaAssistantModel) model = mva_assistant_model_load (fx.model_dir, 1, &error);
+  g_autoptr(MvaImage) image = mva_image_load (fx.image_path, 0, &error);
+  g_autoptr(GArray) r = NULL;
+  double sum = 0;
+  guint seen = 0;
+
+  g_assert_no_error (error);
+  r = mva_assistant_classify (model, image, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (r->len, ==, MVA_ASSISTANT_N_CATEGORIES);
+  for (guint i = 0; i < r->len; i++)
+    {
+      const MvaCategoryScore *s = &g_array_index (r, MvaCategoryScore, i);
+      guint idx;
+
+      g_assert_true (mva_assistant_category_index (s->category, &idx));
+      seen |= 1u << idx;
+      sum += s->score;
+      if (i > 0)
+        g_assert_cmpfloat (s->score, <=, g_array_index (r, MvaCategoryScore, i - 1).score);
+    }
+  g_assert_cmpuint (seen, ==, (1u << MVA_ASSISTANT_N_CATEGORIES) - 1);
+  g_assert_cmpfloat (fabs (sum - 1.0), <, 1e-6);
+}
+
+static void
+test_model_errors (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *broken = g_build_filename (fx.dir, "broken", NULL);
+  g_autofree char *weights = g_build_filename (broken, "model.safetensors", NULL);
+  MvaAssistantModel *m;
+
+  m = mva_assistant_model_load (fx.dir, 1, &error);
+  g_assert_null (m);
+  g_assert_error (error, MVA_ASSISTANT_ERROR, MVA_ASSISTANT_ERROR_MODEL);
+  g_clear_error (&error);
+  g_assert_cmpint (g_mkdir_with_parents (broken, 0755), ==, 0);
+  g_assert_true (g_file_set_contents (weights, "\x08\0\0\0\0\0\0\0{}", 10, NULL));
+  m = mva_assistant_model_load (broken, 1, &error);
+  g_assert_null (m);
+  g_assert_error (error, MVA_ASSISTANT_ERROR, MVA_ASSISTANT_ERROR_MODEL);
+  g_clear_error (&error);
+  g_setenv ("MVAEMA_MODEL", fx.model_dir, TRUE);
+  {
+    g_autofree char *d = mva_assistant_default_model_dir (&error);
+
+    g_assert_no_error (error);
+    g_assert_cmpstr (d, ==, fx.model_dir);
+  }
+  g_setenv ("MVAEMA_MODEL", broken + 0, TRUE);
+  g_unlink (weights);
+  {
+    g_autofree char *d = mva_assistant_default_model_dir (&error);
+
+    g_assert_null (d);
+    g_assert_error (error, MVA_ASSISTANT_ERROR, MVA_ASSISTANT_ERROR_MODEL);
+    g_clear_error (&error);
+  }
+  g_unsetenv ("MVAEMA_MODEL");
+}
+
+static void
+test_overlay (void)
+{
+  float map[49] = { 0 };
+  g_autofree float *up = NULL;
+  g_autofree float *flat = NULL;
+  guint8 lo[3], hi[3], v0[3];
+  g_autoptr(GError) error = NULL;
+  g_autoptr(MvaImage) image = mva_image_load (fx.image_path, 0, &error);
+  g_autofree char *png = g_build_filename (fx.dir, "ov.png", NULL);
+  MvaOverlayOptions opts = MVA_OVERLAY_OPTIONS_INIT;
+  cairo_surface_t *s;
+  guint best = 0;
+  float uniform[49];
+
+  /* hot patch at row 1, column 5 -> the maximum lands in that cell */
+  map[1 * 7 + 5] = 1.0f;
+  up = mva_overlay_upsample (map, 7, 140, 70);
+  for (guint i = 0; i < 140 * 70; i++)
+    {
+      g_assert_cmpfloat (up[i], >=, 0.0f);
+      g_assert_cmpfloat (up[i], <=, 1.0f);
+      if (up[i] > up[best])
+        best = i;
+    }
+  g_assert_cmpuint ((best % 140) / 20, ==, 5);
+  g_assert_cmpuint ((best / 140) / 10, ==, 1);
+  g_assert_cmpfloat (up[best], >, 0.9f);
+  g_assert_cmpfloat (up[0], <, 0.05f);
+  /* uniform map: nothing stands out */
+  for (guint i = 0; i < 49; i++)
+    uniform[i] = 1.0f / 49;
+  flat = mva_overlay_upsample (uniform, 7, 30, 30);
+  for (guint i = 0; i < 900; i++)
+    g_assert_cmpfloat (flat[i], ==, 0.0f);
+
+  /* colour maps: inferno black -> pale yellow, viridis starts purple */
+  mva_overlay_colormap (MVA_COLORMAP_INFERNO, 0, lo);
+  mva_overlay_colormap (MVA_COLORMAP_INFERNO, 1, hi);
+  mva_overlay_colormap (MVA_COLORMAP_VIRIDIS, 0, v0);
+  g_assert_cmpuint (lo[0] + lo[1] + lo[2], <, 30);
+  g_assert_cmpuint (hi[0], >, 230);
+  g_assert_cmpuint (hi[1], >, 230);
+  g_assert_cmpuint (v0[0], >, 50);
+  g_assert_cmpuint (v0[2], >, 60);
+  g_assert_cmpuint (v0[1], <, 20);
+
+  /* heat map surface: transparent where cold */
+  s = mva_overlay_heatmap (map, 7, 70, 70, &opts);
+  g_assert_nonnull (s);
+  g_assert_cmpint (cairo_image_surface_get_width (s), ==, 70);
+  {
+    const guint32 *px = (const guint32 *) cairo_image_surface_get_data (s);
+
+    g_assert_cmpuint (px[0] >> 24, ==, 0);
+  }
+  cairo_surface_destroy (s);
+  g_assert_null (mva_overlay_heatmap (map, 7, 0, 10, &opts));
+
+  /* render keeps the data bar as it was */
+  g_assert_no_error (error);
+  opts.opacity = 1.0;
+  opts.flat_alpha = TRUE;
+  {
+    g_autofree guint8 *rgba = mva_overlay_render_rgba (image, map, 7, &opts, &error);
+    guint y = image->height - 2;
+
+    g_assert_no_error (error);
+    g_assert_nonnull (rgba);
+    for (guint x = 0; x < image->width; x++)
+      {
+        const guint8 *p = rgba + ((gsize) y * image->width + x) * 4;
+
+        g_assert_cmpuint (p[0], ==, p[1]);
+        g_assert_cmpuint (p[1], ==, p[2]);
+      }
+  }
+  g_assert_true (mva_overlay_write_png (image, map, 7, &opts, png, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_file_test (png, G_FILE_TEST_IS_REGULAR));
+}
+
+static void
+rm_rf (const char *path)
+{
+  g_autoptr(GDir) d = g_dir_open (path, 0, NULL);
+  const char *name;
+
+  while (d != NULL && (name = g_dir_read_name (d)) != NULL)
+    {
+      g_autofree char *child = g_build_filename (path, name, NULL);
+
+      if (g_file_test (child, G_FILE_TEST_IS_DIR))
+        rm_rf (child);
+      else
+        g_unlink (child);
+    }
+  g_rmdir (path);
+}
+
+int
+main (int argc, char **argv)
+{
+  int rc;
+
+  g_test_init (&argc, &argv, NULL);
+  fx.dir = g_dir_make_tmp ("mva-assistant-XXXXXX", NULL);
+  g_assert_nonnull (fx.dir);
+  make_model ();
+  make_image ();
+  g_test_add_func ("/assistant/model-errors", test_model_errors);
+  g_test_add_func ("/assistant/presets", test_presets);
+  g_test_add_func ("/assistant/ask", test_ask_blocking);
+  g_test_add_func ("/assistant/ask-async", test_ask_async);
+  g_test_add_func ("/assistant/classify", test_classify);
+  g_test_add_func ("/assistant/overlay", test_overlay);
+  rc = g_test_run ();
+  rm_rf (fx.dir);
+  g_free (fx.dir);
+  g_free (fx.model_dir);
+  g_free (fx.image_path);
+  return rc;
+}
