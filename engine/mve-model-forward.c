@@ -175,6 +175,7 @@ plan_ints (struct mve_model *m, const struct mve_dims *d, int32_t *base)
 mve_status
 _mve_arena_prepare (struct mve_model *m, const struct mve_dims *d)
 {
+  _mve_blas_single_thread ();
   m->have_forward = 0;
   size_t need = plan_all (m, d, NULL);
   if (need > m->arena_cap)
@@ -1159,6 +1160,7 @@ mve_model_backward (mve_model_t m)
     return MVE_STATUS_INVALID_ARGUMENT;
   if (!m->have_forward || !m->dims.train)
     return _mve_fail (m, NULL, 0, MVE_STATUS_INVALID_ARGUMENT, "backward without a training forward");
+  _mve_blas_single_thread ();
   const struct mve_config *c = &m->cfg;
   int Nv = mve_model_num_patches (m) + 1;
   memset (m->s_dmem, 0, sizeof (float) * m->dims.B * Nv * c->width);

@@ -134,3 +134,6 @@ void _mve_fill_decoder_rows (struct mve_model *m, int N, const int32_t *const *q
                              const int32_t *const *a, const int32_t *alen, const int32_t *img);
 // ITM logits (dims.Nitm, 2) of m->tok_i/len_i/img_i over m->vis.lnf.
 void _mve_itm_logits_forward (struct mve_model *m);
+// The engine runs OpenBLAS single-threaded inside its own threads; called at
+// the entry of every heavy call in case someone else changed the setting.
+void _mve_blas_single_thread (void);

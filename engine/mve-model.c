@@ -286,6 +286,13 @@ mve_model_get_config (mve_model_t m)
 }
 
 void
+_mve_blas_single_thread (void)
+{
+  if (openblas_get_num_threads () != 1)
+    openblas_set_num_threads (1);
+}
+
+void
 mve_model_set_threads (mve_model_t m, int32_t threads)
 {
   if (m == NULL)

@@ -30,9 +30,12 @@
 //   mve_model_generate (m, image, q, qlen, 64, 1, NULL, NULL, out, &n, NULL, err, sizeof err);
 //   mve_model_free (m);
 //
-// Threading: a model is used by one thread at a time. The engine itself runs
-// OpenBLAS and its own pthreads with the model's thread count.
-// Callbacks run in the calling thread.
+// Threading: a model is used by one thread at a time. The engine splits its
+// work (matrix products by rows or output channels, attention by sequence and
+// head, elementwise passes by chunks) over the model's thread count with its
+// own pthreads, and sets OpenBLAS to one thread (a process-wide setting) so
+// that BLAS workers neither nest nor spin. Results depend on the thread count
+// only, never on scheduling. Callbacks run in the calling thread.
 #pragma once
 
 #include <stdbool.h>
