@@ -145,7 +145,8 @@ mva_store_export (MvaStore        *store,
       return FALSE;
     }
   out_dir = g_path_get_dirname (abs);
-  tmp = g_build_filename (out_dir, ".mvaema-export-XXXXXX", NULL);
+  tmp = g_build_filename (out_dir, ".mvaema-export-", NULL);
+  tmp = _mva_store_tmp_template (g_steal_pointer (&tmp));
   fd = g_mkstemp (tmp);
   if (fd < 0)
     {

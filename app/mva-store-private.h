@@ -48,6 +48,9 @@ void          _mva_store_set_error (MvaStore   *store,
                                     const char *what,
                                     GError    **error);
 
+/* prefix (taken) + the six-character pattern g_mkstemp fills in. */
+char         *_mva_store_tmp_template (char *prefix);
+
 /* Column helpers. */
 char         *_mva_stmt_dup_text   (sqlite3_stmt *stmt, int col);
 void          _mva_stmt_bind_text_or_null (sqlite3_stmt *stmt, int idx, const char *s);

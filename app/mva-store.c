@@ -934,7 +934,8 @@ mva_store_open (const char         *path,
       /* say why a new library cannot be written there (SQLite only says
        * "unable to open database file") */
       {
-        g_autofree char *probe = g_build_filename (dir, ".mvaema-probe-XXXXXX", NULL);
+        g_autofree char *probe = _mva_store_tmp_template (g_build_filename (dir, ".mvaema-probe-",
+                                                                            NULL));
         int fd = g_mkstemp (probe);
 
         if (fd < 0)
@@ -1059,6 +1060,16 @@ mva_store_get_schema_version (MvaStore *store)
 {
   g_return_val_if_fail (store != NULL, 0);
   return store->schema_version;
+}
+
+char *
+_mva_store_tmp_template (char *prefix)
+{
+  g_autofree char *x = g_strnfill (6, 'X');
+  char *t = g_strconcat (prefix, x, NULL);
+
+  g_free (prefix);
+  return t;
 }
 
 // --- hashing -------------------------------------------------------------------
@@ -1304,7 +1315,7 @@ mva_store_backup (MvaStore      *store,
       return FALSE;
     }
   dir = g_path_get_dirname (abs_dest);
-  tmpl = g_build_filename (dir, ".mvaema-backup-XXXXXX", NULL);
+  tmpl = _mva_store_tmp_template (g_build_filename (dir, ".mvaema-backup-", NULL));
   fd = g_mkstemp (tmpl);
   if (fd < 0)
     {

@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 BUILD=${1:-build}
 CLI=$BUILD/app/mvaema-cli
 [ -x "$CLI" ] || { echo "build first: meson compile -C $BUILD" >&2; exit 1; }
-T=$(mktemp -d "${TMPDIR:-/tmp}/mvaema-bench-store-XXXXXX")
+T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 
 gcc -std=gnu11 -O2 -I "$BUILD" -I app $(pkg-config --cflags glib-2.0 gio-2.0 json-glib-1.0 sqlite3) \

@@ -18,7 +18,7 @@ CLI=${MVAEMA_CLI:?}
 SHARED=${MVAEMA_SHARED_DIR:-}
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
-T=$(mktemp -d "${TMPDIR:-/tmp}/mvaema-store-cli-XXXXXX")
+T=$(mktemp -d)
 trap 'chmod -R u+w "$T" 2>/dev/null; rm -rf "$T"' EXIT
 failures=0
 

@@ -1040,7 +1040,7 @@ main (int argc, char **argv)
   int rc;
 
   g_test_init (&argc, &argv, NULL);
-  tmpdir = g_dir_make_tmp ("mvaema-store-XXXXXX", &error);
+  tmpdir = g_dir_make_tmp (NULL, &error);
   g_assert_no_error (error);
 
   g_test_add_func ("/Mva/Store/open-create", test_open_create);
