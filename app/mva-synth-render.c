@@ -182,7 +182,10 @@ _mva_synth_render (MvaSynthScene *sc, guint8 *out)
 
   /* the detector chain saturates softly: bright edges do not bloom */
   for (gsize i = 0; i < n; i++)
-    sig[i] = 1.3f * tanhf (sig[i] * (1.0f / 1.3f));
+    {
+      float u = sig[i] * (1.0f / 1.3f);
+      sig[i] = 1.3f * u / sqrtf (1.0f + u * u);
+    }
   _mva_synth_blur (sig, w, h, lk->blur, tmp);
 
   /* scan-line jitter: correlated sub-pixel row shifts */
