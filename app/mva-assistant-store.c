@@ -333,6 +333,9 @@ mva_assistant_discard (MvaStore  *store,
 
 /* --- retrain ------------------------------------------------------------------------------- */
 
+#define MVA_RETRAIN_MAX_COMPARED   40 /* held-out pairs answered by old and new model */
+#define MVA_RETRAIN_COMPARE_TOKENS 64 /* longest answer in the comparison */
+
 void
 mva_retrain_options_init (MvaRetrainOptions *o)
 {
@@ -538,7 +541,8 @@ score_model (const char    *dir,
   for (guint i = 0; i < pairs->len; i++)
     {
       ReviewedPair *rp = g_ptr_array_index (pairs, i);
-      MvaAskRequest req = { rp->question, (guint) CLAMP (rp->family, 0, 10), rp->category, 0 };
+      MvaAskRequest req = { rp->question, (guint) CLAMP (rp->family, 0, 10), rp->category,
+                            MVA_RETRAIN_COMPARE_TOKENS };
       g_autoptr(MvaAnswer) a = NULL;
       const char *refs[2] = { rp->answer, NULL };
 
@@ -694,6 +698,9 @@ mva_assistant_retrain (MvaStore                *store,
       res->heldout_is_train = TRUE;
     }
   res->n_reviewed = train->len;
+  /* the comparison answers each held-out pair twice: cap it to keep a retrain quick */
+  if (heldout->len > MVA_RETRAIN_MAX_COMPARED)
+    g_ptr_array_set_size (heldout, MVA_RETRAIN_MAX_COMPARED);
   res->n_heldout = heldout->len;
 
   /* 3. replay sample of the base model's data (else the library's) */

@@ -296,7 +296,8 @@ typedef struct
   char    *model_dir;
   guint    n_reviewed;        /* reviewed pairs used for training */
   guint    n_replay;          /* replay pairs from the base model's data / the library */
-  guint    n_heldout;         /* reviewed pairs the comparison used */
+  guint    n_heldout;         /* reviewed pairs the comparison used (at most 40 of the
+                                 held-out ones; answers up to 64 tokens) */
   gboolean heldout_is_train;  /* too few reviewed images to hold any out: the
                                  comparison ran on the training pairs */
   double   old_bleu4, old_rouge_l, old_meteor;
