@@ -9,6 +9,11 @@
  */
 #pragma once
 
+#include "mva-ask-panel.h"
+#include "mva-heat-overlay.h"
+#include "mva-improve-page.h"
+#include "mva-library-view.h"
+#include "mva-session.h"
 #include "mva-window.h"
 
 G_BEGIN_DECLS
@@ -35,10 +40,15 @@ struct _MvaWindow
   GtkLabel             *info_label;
   GtkLabel             *meta_label;
   GtkLabel             *pointer_label;
+  MvaHeatOverlay       *heat_overlay;
+  MvaAskPanel          *ask_panel;
+  MvaLibraryView       *library_view;
+  MvaImprovePage       *improve_page;
 
   GSettings            *settings;
   MvaRecent            *recent;
   GtkFileChooserNative *chooser;
+  MvaSession           *session;          /* library and model of the assistant pages */
 
   GCancellable         *load_cancellable; /* the load in flight, if any */
   GHashTable           *thumbnails;       /* path -> GdkTexture, or NULL while queued/failed */

@@ -10,6 +10,7 @@
 
 #include <glib/gi18n.h>
 
+#include "mva-preferences.h"
 #include "mva-window-private.h"
 
 /* Show the spinner only when a load takes longer than this, so small files
@@ -429,6 +430,56 @@ mva_window_constructed (GObject *object)
   update_actions (self);
   update_zoom_label (self);
   gtk_widget_set_visible (self->info_bar, FALSE);
+
+  /* the assistant pages share one library and model */
+  self->session = mva_session_new (self->settings);
+  mva_heat_overlay_set_view (self->heat_overlay, self->image_view);
+  mva_ask_panel_attach (self->ask_panel, self, self->session, self->heat_overlay);
+  mva_library_view_set_session (self->library_view, self->session);
+  mva_improve_page_set_session (self->improve_page, self->session);
+  mva_session_load_model (self->session);
+}
+
+/* --- assistant pages ------------------------------------------------------------- */
+
+static void
+library_open_cb (MvaWindow      *self,
+                 GFile          *file,
+                 MvaLibraryView *view)
+{
+  gtk_stack_set_visible_child_name (self->main_stack, "viewer");
+  mva_window_open_file (self, file);
+}
+
+static void
+main_page_changed_cb (MvaWindow *self)
+{
+  const char *page = gtk_stack_get_visible_child_name (self->main_stack);
+
+  if (g_strcmp0 (page, "library") == 0)
+    mva_library_view_refresh (self->library_view);
+  else if (g_strcmp0 (page, "improve") == 0)
+    mva_improve_page_refresh (self->improve_page);
+}
+
+static void
+show_page_action (GtkWidget  *widget,
+                  const char *action_name,
+                  GVariant   *parameter)
+{
+  MvaWindow *self = MVA_WINDOW (widget);
+
+  gtk_stack_set_visible_child_name (self->main_stack, g_variant_get_string (parameter, NULL));
+}
+
+static void
+preferences_action (GtkWidget  *widget,
+                    const char *action_name,
+                    GVariant   *parameter)
+{
+  MvaWindow *self = MVA_WINDOW (widget);
+
+  gtk_window_present (mva_preferences_new (GTK_WINDOW (self), self->settings));
 }
 
 static void
@@ -453,6 +504,7 @@ mva_window_dispose (GObject *object)
 
   gtk_widget_dispose_template (GTK_WIDGET (self), MVA_TYPE_WINDOW);
 
+  g_clear_object (&self->session);
   g_clear_object (&self->recent);
   g_clear_object (&self->settings);
 
@@ -509,6 +561,10 @@ mva_window_class_init (MvaWindowClass *klass)
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   g_type_ensure (MVA_TYPE_IMAGE_VIEW);
+  g_type_ensure (MVA_TYPE_HEAT_OVERLAY);
+  g_type_ensure (MVA_TYPE_ASK_PANEL);
+  g_type_ensure (MVA_TYPE_LIBRARY_VIEW);
+  g_type_ensure (MVA_TYPE_IMPROVE_PAGE);
   gtk_widget_class_set_template_from_resource (widget_class, MVA_RESOURCE_PATH "/ui/mva-window.ui");
   gtk_widget_class_bind_template_child (widget_class, MvaWindow, toast_overlay);
   gtk_widget_class_bind_template_child (widget_class, MvaWindow, window_title);
@@ -527,10 +583,20 @@ mva_window_class_init (MvaWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, MvaWindow, info_label);
   gtk_widget_class_bind_template_child (widget_class, MvaWindow, meta_label);
   gtk_widget_class_bind_template_child (widget_class, MvaWindow, pointer_label);
+  gtk_widget_class_bind_template_child (widget_class, MvaWindow, heat_overlay);
+  gtk_widget_class_bind_template_child (widget_class, MvaWindow, ask_panel);
+  gtk_widget_class_bind_template_child (widget_class, MvaWindow, library_view);
+  gtk_widget_class_bind_template_child (widget_class, MvaWindow, improve_page);
   gtk_widget_class_bind_template_callback_full (widget_class, "recent_row_activated_cb",
                                                 G_CALLBACK (_mva_window_recent_row_activated_cb));
 
   _mva_window_class_add_actions (widget_class);
+  gtk_widget_class_install_action (widget_class, "win.show-page", "s", show_page_action);
+  gtk_widget_class_install_action (widget_class, "win.preferences", NULL, preferences_action);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_1, GDK_ALT_MASK, "win.show-page", "s", "viewer");
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_2, GDK_ALT_MASK, "win.show-page", "s", "library");
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_3, GDK_ALT_MASK, "win.show-page", "s", "improve");
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_comma, GDK_CONTROL_MASK, "win.preferences", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_KP_1, 0, "win.zoom-actual", NULL);
 }
 
@@ -547,6 +613,10 @@ mva_window_init (MvaWindow *self)
                            G_CALLBACK (_mva_window_pointer_moved_cb),
                            self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->image_view, "notify::zoom", G_CALLBACK (queue_update_zoom_label),
+                           self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->library_view, "open", G_CALLBACK (library_open_cb),
+                           self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->main_stack, "notify::visible-child", G_CALLBACK (main_page_changed_cb),
                            self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->image_view, "notify::zoom-to-fit",
                            G_CALLBACK (queue_update_zoom_label), self, G_CONNECT_SWAPPED);

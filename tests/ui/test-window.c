@@ -626,6 +626,13 @@ main (int   argc,
 
   tmpdir = g_dir_make_tmp ("mvaema-ui-XXXXXX", &error);
   g_assert_no_error (error);
+  /* The window opens the library (the Ask panel looks images up in it):
+   * a temporary one, never the user's. */
+  {
+    g_autofree char *db = g_build_filename (tmpdir, "library.db", NULL);
+
+    g_setenv ("MVAEMA_DB", db, TRUE);
+  }
 
   app = mva_application_new ();
   /* Tests run beside a real `mvaema` (the screenshot test): stay local. */

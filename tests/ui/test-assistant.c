@@ -1,0 +1,566 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * test-assistant.c: the assistant end to end in the real MvaWindow,
+ * in-process (gtk_test_init): open a micrograph, classify, ask a preset and
+ * wait for the streamed answer, toggle the overlay and point at a word,
+ * accept, undo, correct, filter the library and run a batch, start and
+ * cancel a fine-tune, then fine-tune, adopt and ask again with the new
+ * version. A 10 ms main-loop timer measures the longest stall of the main
+ * loop during inference and training; it must stay under 100 ms (a
+ * behaviour: the window never freezes; not a speed). Screenshots go to
+ * $MVAEMA_SCREENSHOT_DIR, else <build>/tests/ui-screenshots.
+ *
+ * The model: $MVAEMA_MODEL when set, else a tiny one this test trains with
+ * `mvaema-cli synth` + `mvaema-cli train` (a few steps: its answers are
+ * noise, which is all a GUI test needs). The library is a temporary file.
+ *
+ * Needs a display (Xvfb in CI); exits 77 (skip) without one.
+ */
+#include "config.h"
+
+#include <glib/gstdio.h>
+
+#include "mva-application.h"
+#include "mva-ask-panel.h"
+#include "mva-improve-page.h"
+#include "mva-library-view.h"
+#include "mva-store.h"
+#include "mva-window.h"
+
+#define TIMEOUT_S 240
+#define MAX_STALL_MS 100.0
+
+/* Under -Dsanitize=true: fontconfig keeps its caches until exit by design. */
+const char *__lsan_default_suppressions (void);
+const char *
+__lsan_default_suppressions (void)
+{
+  return "leak:libfontconfig.so\n";
+}
+
+static MvaApplication *app;
+static char *tmpdir;
+static char *db_path;
+static char *shot_dir;
+
+/* --- main-loop stall monitor ---------------------------------------------------------- */
+
+static gint64 last_tick;
+static double max_gap_ms;
+
+static gboolean
+tick_cb (gpointer data)
+{
+  gint64 now = g_get_monotonic_time ();
+
+  if (last_tick > 0)
+    max_gap_ms = MAX (max_gap_ms, (now - last_tick) / 1000.0);
+  last_tick = now;
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+stall_reset (void)
+{
+  last_tick = 0;
+  max_gap_ms = 0.0;
+}
+
+/* --- helpers ------------------------------------------------------------------------- */
+
+static gboolean
+timeout_cb (gpointer data)
+{
+  *(gboolean *) data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+typedef gboolean (*Condition) (gpointer data);
+
+static void
+wait_for (Condition   condition,
+          gpointer    data,
+          const char *what)
+{
+  gboolean timed_out = FALSE;
+  guint id = g_timeout_add_seconds (TIMEOUT_S, timeout_cb, &timed_out);
+
+  while (!condition (data) && !timed_out)
+    g_main_context_iteration (NULL, TRUE);
+  if (timed_out)
+    g_error ("timed out waiting for %s", what);
+  g_source_remove (id);
+}
+
+static gboolean
+window_loaded (gpointer data)
+{
+  return g_strcmp0 (mva_window_get_state (data), "loading") != 0;
+}
+
+static gboolean
+panel_ready (gpointer data)
+{
+  return mva_ask_panel_can_ask (data);
+}
+
+static gboolean
+panel_not_asking (gpointer data)
+{
+  return g_strcmp0 (mva_ask_panel_get_state (data), "asking") != 0;
+}
+
+static gboolean
+panel_recorded (gpointer data)
+{
+  return mva_ask_panel_get_qa_id (data) > 0;
+}
+
+static gboolean
+page_not_training (gpointer data)
+{
+  return g_strcmp0 (mva_improve_page_get_state (data), "training") != 0;
+}
+
+static gboolean
+page_has_loss (gpointer data)
+{
+  return mva_improve_page_get_n_loss_points (data) >= 2
+         || g_strcmp0 (mva_improve_page_get_state (data), "training") != 0;
+}
+
+static gboolean
+batch_done (gpointer data)
+{
+  return !mva_library_view_is_batch_running (data);
+}
+
+static GtkWidget *
+find_widget (GtkWidget *widget,
+             GType      type,
+             const char *name)
+{
+  if (G_TYPE_CHECK_INSTANCE_TYPE (widget, type)
+      && (name == NULL || g_strcmp0 (gtk_widget_get_name (widget), name) == 0))
+    return widget;
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found = find_widget (child, type, name);
+
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+static void
+after_paint_cb (GdkFrameClock *clock,
+                guint         *count)
+{
+  (*count)++;
+}
+
+static void
+wait_frames (GtkWidget *widget,
+             guint      n)
+{
+  GdkFrameClock *clock = gtk_widget_get_frame_clock (widget);
+  guint count = 0;
+  gulong handler;
+
+  g_assert_nonnull (clock);
+  handler = g_signal_connect (clock, "after-paint", G_CALLBACK (after_paint_cb), &count);
+  while (count < n)
+    {
+      gtk_widget_queue_draw (widget);
+      g_main_context_iteration (NULL, TRUE);
+    }
+  g_signal_handler_disconnect (clock, handler);
+}
+
+/* The window as the user sees it, as PNG. */
+static void
+screenshot (MvaWindow  *window,
+            const char *name)
+{
+  GtkWidget *widget = GTK_WIDGET (window);
+  g_autoptr(GdkPaintable) paintable = NULL;
+  g_autoptr(GtkSnapshot) snapshot = NULL;
+  g_autoptr(GskRenderNode) node = NULL;
+  g_autoptr(GdkTexture) texture = NULL;
+  g_autofree char *file = g_strdup_printf ("%s.png", name);
+  g_autofree char *path = g_build_filename (shot_dir, file, NULL);
+  int w, h;
+
+  wait_frames (widget, 3);
+  w = gtk_widget_get_width (widget);
+  h = gtk_widget_get_height (widget);
+  paintable = gtk_widget_paintable_new (widget);
+  snapshot = gtk_snapshot_new ();
+  gdk_paintable_snapshot (paintable, GDK_SNAPSHOT (snapshot), w, h);
+  node = gtk_snapshot_free_to_node (g_steal_pointer (&snapshot));
+  g_assert_nonnull (node);
+  texture = gsk_renderer_render_texture (gtk_native_get_renderer (GTK_NATIVE (window)), node,
+                                         &GRAPHENE_RECT_INIT (0, 0, w, h));
+  g_assert_true (gdk_texture_save_to_png (texture, path));
+  g_test_message ("screenshot: %s", path);
+}
+
+static MvaQaPair *
+get_pair (gint64 id)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(MvaStore) store = mva_store_open (db_path, MVA_STORE_OPEN_DEFAULT, &error);
+  MvaQaPair *qa;
+
+  g_assert_no_error (error);
+  qa = mva_store_get_qa (store, id, &error);
+  g_assert_no_error (error);
+  return qa;
+}
+
+static guint
+count_versions (gboolean with_parent)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(MvaStore) store = mva_store_open (db_path, MVA_STORE_OPEN_DEFAULT, &error);
+  g_autoptr(GPtrArray) versions = mva_store_list_model_versions (store, &error);
+  guint n = 0;
+
+  g_assert_no_error (error);
+  for (guint i = 0; i < versions->len; i++)
+    if (!with_parent || ((MvaModelVersion *) g_ptr_array_index (versions, i))->parent_id != 0)
+      n++;
+  return n;
+}
+
+static void
+activate (gpointer    widget,
+          const char *action)
+{
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (widget), action, NULL));
+}
+
+static void
+insert_text_cb (GtkTextBuffer *buffer,
+                GtkTextIter   *location,
+                const char    *text,
+                int            len,
+                MvaAskPanel   *panel)
+{
+  guint *inserts = g_object_get_data (G_OBJECT (panel), "test-inserts");
+
+  if (g_strcmp0 (mva_ask_panel_get_state (panel), "asking") == 0)
+    (*inserts)++;
+}
+
+/* Ask family and wait; returns how many times text went into the answer
+ * box while the answer was streaming. */
+static guint
+ask_and_wait (MvaAskPanel *panel,
+              GtkTextView *answer_view,
+              guint        family)
+{
+  guint inserts = 0;
+  gulong handler;
+
+  g_object_set_data (G_OBJECT (panel), "test-inserts", &inserts);
+  handler = g_signal_connect (gtk_text_view_get_buffer (answer_view), "insert-text",
+                              G_CALLBACK (insert_text_cb), panel);
+  mva_ask_panel_set_family (panel, family);
+  activate (panel, "ask.ask");
+  g_assert_cmpstr (mva_ask_panel_get_state (panel), ==, "asking");
+  wait_for (panel_not_asking, panel, "the answer");
+  g_signal_handler_disconnect (gtk_text_view_get_buffer (answer_view), handler);
+  g_object_set_data (G_OBJECT (panel), "test-inserts", NULL);
+  g_assert_cmpstr (mva_ask_panel_get_state (panel), ==, "answered");
+  return inserts;
+}
+
+/* --- the test --------------------------------------------------------------------------- */
+
+static void
+test_end_to_end (void)
+{
+  const char *src = g_getenv ("MVAEMA_SOURCE_DIR");
+  g_autofree char *sample = g_build_filename (src != NULL ? src : MVAEMA_SOURCE_DIR, "data", "samples",
+                                              "carbon-nanotubes.png", NULL);
+  g_autoptr(GFile) file = g_file_new_for_path (sample);
+  MvaWindow *window = mva_window_new (app);
+  MvaAskPanel *panel;
+  MvaImprovePage *improve;
+  MvaLibraryView *library;
+  GtkWidget *heat_w;
+  GtkTextView *answer_view;
+  gint64 qa_id;
+  guint changes, tick_id;
+  double ask_stall, train_stall;
+
+  gtk_window_set_default_size (GTK_WINDOW (window), 1400, 860);
+  gtk_window_present (GTK_WINDOW (window));
+  panel = MVA_ASK_PANEL (find_widget (GTK_WIDGET (window), MVA_TYPE_ASK_PANEL, NULL));
+  improve = MVA_IMPROVE_PAGE (find_widget (GTK_WIDGET (window), MVA_TYPE_IMPROVE_PAGE, NULL));
+  library = MVA_LIBRARY_VIEW (find_widget (GTK_WIDGET (window), MVA_TYPE_LIBRARY_VIEW, NULL));
+  heat_w = find_widget (GTK_WIDGET (window), MVA_TYPE_HEAT_OVERLAY, NULL);
+  answer_view = GTK_TEXT_VIEW (find_widget (GTK_WIDGET (panel), GTK_TYPE_TEXT_VIEW, "answer"));
+  g_assert_nonnull (panel);
+  g_assert_nonnull (improve);
+  g_assert_nonnull (library);
+  g_assert_nonnull (heat_w);
+  g_assert_nonnull (answer_view);
+
+  /* open; the model loads meanwhile */
+  mva_window_open_file (window, file);
+  wait_for (window_loaded, window, "the micrograph");
+  g_assert_cmpstr (mva_window_get_state (window), ==, "image");
+  wait_for (panel_ready, panel, "the model");
+  activate (panel, "ask.classify");
+
+  tick_id = g_timeout_add (10, tick_cb, NULL);
+
+  /* classify (started above): a ranked list, and the best category is used */
+  stall_reset ();
+  while (mva_ask_panel_get_category (panel) == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  g_test_message ("predicted category: %s", mva_ask_panel_get_category (panel));
+
+  /* ask a preset: the answer streams in */
+  stall_reset ();
+  changes = ask_and_wait (panel, answer_view, 3);
+  ask_stall = max_gap_ms;
+  g_test_message ("ask: %u tokens in %u updates of the answer box, longest main-loop stall %.1f ms",
+                  mva_ask_panel_get_n_streamed (panel), changes, ask_stall);
+  g_assert_nonnull (mva_ask_panel_get_answer (panel));
+  /* tokens came one by one and were shown before the answer was complete */
+  g_assert_cmpuint (mva_ask_panel_get_n_streamed (panel), >=, 2);
+  g_assert_cmpuint (changes, >=, 1);
+  wait_for (panel_recorded, panel, "the answer in the library");
+  qa_id = mva_ask_panel_get_qa_id (panel);
+  {
+    g_autoptr(MvaQaPair) qa = get_pair (qa_id);
+
+    g_assert_cmpint (qa->source, ==, MVA_QA_SOURCE_MODEL);
+    g_assert_cmpint (qa->family, ==, 3);
+    g_assert_cmpstr (qa->answer, ==, mva_ask_panel_get_answer (panel));
+    g_assert_nonnull (qa->category);
+    g_assert_cmpstr (qa->category, ==, mva_ask_panel_get_category (panel));
+  }
+
+  /* the overlay: on after an answer, off and on again */
+  g_assert_true (mva_heat_overlay_has_map (MVA_HEAT_OVERLAY (heat_w)));
+  activate (panel, "ask.toggle-overlay");
+  g_assert_false (mva_heat_overlay_has_map (MVA_HEAT_OVERLAY (heat_w)));
+  activate (panel, "ask.toggle-overlay");
+  g_assert_true (mva_heat_overlay_has_map (MVA_HEAT_OVERLAY (heat_w)));
+  /* one word's map */
+  mva_ask_panel_focus_token (panel, 0);
+  g_assert_cmpint (mva_ask_panel_get_focus_token (panel), ==, 0);
+  g_assert_true (mva_heat_overlay_has_map (MVA_HEAT_OVERLAY (heat_w)));
+  mva_heat_overlay_set_opacity (MVA_HEAT_OVERLAY (heat_w), 0.6);
+  screenshot (window, "ask-word");
+  activate (panel, "ask.whole-answer");
+  g_assert_cmpint (mva_ask_panel_get_focus_token (panel), ==, -1);
+  screenshot (window, "ask");
+
+  /* review: accept, undo (Ctrl+Z's action), correct */
+  activate (panel, "ask.accept");
+  {
+    g_autoptr(MvaQaPair) qa = get_pair (qa_id);
+    g_assert_cmpint (qa->review_state, ==, MVA_REVIEW_ACCEPTED);
+  }
+  activate (panel, "ask.undo-review");
+  {
+    g_autoptr(MvaQaPair) qa = get_pair (qa_id);
+    g_assert_cmpint (qa->review_state, ==, MVA_REVIEW_NONE);
+  }
+  activate (panel, "ask.correct");
+  g_assert_true (gtk_text_view_get_editable (answer_view));
+  gtk_text_buffer_set_text (gtk_text_view_get_buffer (answer_view),
+                            "The nanotubes are about 20 nm wide and form a loose tangled mat.", -1);
+  activate (panel, "ask.save-correction");
+  g_assert_false (gtk_text_view_get_editable (answer_view));
+  {
+    g_autoptr(MvaQaPair) qa = get_pair (qa_id);
+    g_assert_cmpint (qa->review_state, ==, MVA_REVIEW_CORRECTED);
+    g_assert_cmpstr (qa->corrected_text, ==, "The nanotubes are about 20 nm wide and form a loose tangled mat.");
+  }
+
+  /* the library: the image with its counts; filters; a batch */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.show-page", "s", "library"));
+  g_assert_cmpuint (mva_library_view_get_n_rows (library), ==, 1);
+  mva_library_view_set_filter (library, NULL, MVA_REVIEW_MASK (MVA_REVIEW_CORRECTED));
+  g_assert_cmpuint (mva_library_view_get_n_rows (library), ==, 1);
+  mva_library_view_set_filter (library, NULL, MVA_REVIEW_MASK (MVA_REVIEW_REJECTED));
+  g_assert_cmpuint (mva_library_view_get_n_rows (library), ==, 0);
+  mva_library_view_set_filter (library, mva_ask_panel_get_category (panel), 0);
+  g_assert_cmpuint (mva_library_view_get_n_rows (library), ==, 1);
+  mva_library_view_set_filter (library, NULL, 0);
+  mva_library_view_select_all (library);
+  stall_reset ();
+  mva_library_view_run_batch (library, 1);
+  wait_for (batch_done, library, "the batch");
+  g_assert_cmpuint (mva_library_view_get_batch_done (library), ==, 1);
+  screenshot (window, "library");
+
+  /* improve: start and cancel; nothing recorded */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.show-page", "s", "improve"));
+  g_assert_cmpint (mva_improve_page_get_n_new (improve), >=, 1);
+  mva_improve_page_set_steps (improve, 100000);
+  stall_reset ();
+  activate (improve, "improve.start");
+  g_assert_cmpstr (mva_improve_page_get_state (improve), ==, "training");
+  wait_for (page_has_loss, improve, "the first training steps");
+  g_assert_cmpstr (mva_improve_page_get_state (improve), ==, "training");
+  activate (improve, "improve.cancel");
+  wait_for (page_not_training, improve, "the cancelled fine-tune");
+  train_stall = max_gap_ms;
+  g_assert_cmpstr (mva_improve_page_get_state (improve), ==, "cancelled");
+  g_assert_cmpuint (count_versions (TRUE), ==, 0);
+
+  /* a short fine-tune to the end, adopt it, ask again */
+  mva_improve_page_set_steps (improve, 8);
+  stall_reset ();
+  activate (improve, "improve.start");
+  wait_for (page_not_training, improve, "the fine-tune");
+  train_stall = MAX (train_stall, max_gap_ms);
+  g_test_message ("training: longest main-loop stall %.1f ms", train_stall);
+  g_assert_cmpstr (mva_improve_page_get_state (improve), ==, "trained");
+  g_assert_cmpuint (count_versions (TRUE), ==, 1);
+  screenshot (window, "improve");
+  activate (improve, "improve.adopt");
+  g_assert_cmpstr (mva_improve_page_get_state (improve), ==, "idle");
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.show-page", "s", "viewer"));
+  wait_for (panel_ready, panel, "the new version");
+  wait_frames (GTK_WIDGET (window), 2); /* the viewer page drawn again: not part of the ask */
+  activate (panel, "ask.ask");
+  stall_reset ();
+  wait_for (panel_not_asking, panel, "the answer of the new version");
+  ask_stall = MAX (ask_stall, max_gap_ms);
+  g_assert_cmpstr (mva_ask_panel_get_state (panel), ==, "answered");
+  wait_for (panel_recorded, panel, "the new answer in the library");
+  {
+    g_autoptr(MvaQaPair) qa = get_pair (mva_ask_panel_get_qa_id (panel));
+    g_autoptr(GError) error = NULL;
+    g_autoptr(MvaStore) store = mva_store_open (db_path, MVA_STORE_OPEN_DEFAULT, &error);
+    g_autoptr(MvaModelVersion) adopted = mva_store_get_adopted_model (store, &error);
+
+    g_assert_nonnull (adopted);
+    g_assert_cmpint (adopted->parent_id, !=, 0);
+    g_assert_cmpint (qa->model_version_id, ==, adopted->id);
+  }
+
+  g_source_remove (tick_id);
+  g_test_message ("longest main-loop stall: ask %.1f ms, training %.1f ms", ask_stall, train_stall);
+  g_assert_cmpfloat (ask_stall, <, MAX_STALL_MS);
+  g_assert_cmpfloat (train_stall, <, MAX_STALL_MS);
+
+  gtk_window_close (GTK_WINDOW (window));
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+}
+
+/* --- set-up ------------------------------------------------------------------------------ */
+
+static void
+run_cli (const char * const *args)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *err = NULL;
+  int status = 0;
+
+  if (!g_spawn_sync (NULL, (char **) args, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL,
+                     &err, &status, &error)
+      || !g_spawn_check_wait_status (status, &error))
+    g_error ("%s failed: %s\n%s", args[1], error->message, err != NULL ? err : "");
+}
+
+static void
+ensure_model (void)
+{
+  const char *cli = g_getenv ("MVAEMA_CLI");
+  g_autofree char *synth = g_build_filename (tmpdir, "synth", NULL);
+  g_autofree char *model = g_build_filename (tmpdir, "model", NULL);
+
+  if (g_getenv ("MVAEMA_MODEL") != NULL)
+    return;
+  g_assert_nonnull (cli);
+  {
+    const char *args[] = { cli, "synth", "--out", synth, "--per-class", "2", "--width", "256",
+                           "--height", "192", "--databar", "--threads", "2", "--seed", "7", NULL };
+    run_cli (args);
+  }
+  {
+    const char *args[] = { cli, "train", "--data", synth, "--out", model, "--config", "small",
+                           "--batch", "4", "--threads", "2", "--vocab", "400", "--steps", "4", NULL };
+    run_cli (args);
+  }
+  g_setenv ("MVAEMA_MODEL", model, TRUE);
+}
+
+static void
+remove_tree (const char *path)
+{
+  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+  const char *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *child = g_build_filename (path, name, NULL);
+
+      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
+        remove_tree (child);
+      else
+        g_unlink (child);
+    }
+  g_rmdir (path);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_autoptr(GError) error = NULL;
+  const char *builddir = g_getenv ("G_TEST_BUILDDIR");
+  int ret;
+
+  if (g_getenv ("DISPLAY") == NULL && g_getenv ("WAYLAND_DISPLAY") == NULL)
+    {
+      g_print ("1..0 # SKIP no display (run under xvfb-run)\n");
+      return 77;
+    }
+  g_setenv ("GSETTINGS_SCHEMA_DIR", MVA_TEST_SCHEMA_DIR, TRUE);
+  g_setenv ("GSETTINGS_BACKEND", "memory", TRUE);
+  g_setenv ("GTK_A11Y", "none", TRUE);
+  g_setenv ("GSK_RENDERER", "cairo", TRUE);
+  g_setenv ("GDK_DEBUG", "gl-disable", TRUE);
+
+  gtk_test_init (&argc, &argv, NULL);
+
+  tmpdir = g_dir_make_tmp ("mvaema-ui-assistant-XXXXXX", &error);
+  g_assert_no_error (error);
+  db_path = g_build_filename (tmpdir, "library.db", NULL);
+  g_setenv ("MVAEMA_DB", db_path, TRUE);
+  shot_dir = g_strdup (g_getenv ("MVAEMA_SCREENSHOT_DIR"));
+  if (shot_dir == NULL)
+    shot_dir = g_build_filename (builddir != NULL ? builddir : ".", "ui-screenshots", NULL);
+  g_mkdir_with_parents (shot_dir, 0755);
+  ensure_model ();
+
+  app = mva_application_new ();
+  g_application_set_flags (G_APPLICATION (app),
+                           g_application_get_flags (G_APPLICATION (app)) | G_APPLICATION_NON_UNIQUE);
+  g_assert_true (g_application_register (G_APPLICATION (app), NULL, &error));
+  g_application_hold (G_APPLICATION (app));
+
+  g_test_add_func ("/ui/assistant/end-to-end", test_end_to_end);
+  ret = g_test_run ();
+
+  g_application_release (G_APPLICATION (app));
+  g_clear_object (&app);
+  remove_tree (tmpdir);
+  g_free (tmpdir);
+  g_free (db_path);
+  g_free (shot_dir);
+  return ret;
+}

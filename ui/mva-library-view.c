@@ -1,0 +1,658 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * mva-library-view.c: the Library page (see mva-library-view.h).
+ */
+#include "config.h"
+
+#define G_LOG_DOMAIN "mva-library-view"
+
+#include <adwaita.h>
+#include <glib/gi18n.h>
+
+#include "mva-library-view.h"
+
+/* A library can hold many thousands of images; the page lists the newest
+ * ones matching the filters and says so when there are more. */
+#define MAX_ROWS 500
+
+struct _MvaLibraryView
+{
+  GtkWidget       parent_instance;
+
+  MvaSession     *session;
+  GtkWidget      *box;
+  GtkDropDown    *category_dropdown;
+  GtkDropDown    *review_dropdown;
+  GtkSearchEntry *search_entry;
+  GtkListBox     *list;
+  GtkStack       *stack;
+  GtkLabel       *count_label;
+  GtkDropDown    *family_dropdown;
+  GtkWidget      *batch_button;
+  GtkWidget      *cancel_button;
+  GtkProgressBar *progress;
+  guint           n_rows;
+  gboolean        setting_filter;
+
+  /* batch */
+  GPtrArray      *batch_items;     /* BatchItem*: images still to answer */
+  guint           batch_total;
+  guint           batch_done;
+  guint           batch_failed;
+  guint           batch_family;
+  guint           generation;
+  GCancellable   *batch_cancellable;
+};
+
+typedef struct
+{
+  gint64  id;        /* micrograph */
+  char   *path;
+  char   *category;  /* NULL unknown */
+} BatchItem;
+
+static void
+batch_item_free (BatchItem *item)
+{
+  g_free (item->path);
+  g_free (item->category);
+  g_free (item);
+}
+
+enum { OPEN, N_SIGNALS };
+static guint signals[N_SIGNALS];
+
+G_DEFINE_FINAL_TYPE (MvaLibraryView, mva_library_view, GTK_TYPE_WIDGET)
+
+static const guint review_masks[] = {
+  0,
+  MVA_REVIEW_MASK (MVA_REVIEW_NONE),
+  MVA_REVIEW_MASK (MVA_REVIEW_ACCEPTED),
+  MVA_REVIEW_MASK (MVA_REVIEW_CORRECTED),
+  MVA_REVIEW_MASK (MVA_REVIEW_REJECTED),
+  MVA_REVIEW_MASK_REVIEWED,
+};
+
+static void
+toast (MvaLibraryView *self,
+       const char     *message)
+{
+  GtkWidget *w = GTK_WIDGET (self);
+
+  while (w != NULL && !ADW_IS_TOAST_OVERLAY (w))
+    w = gtk_widget_get_parent (w);
+  if (w != NULL)
+    adw_toast_overlay_add_toast (ADW_TOAST_OVERLAY (w), adw_toast_new (message));
+  else
+    g_warning ("%s", message);
+}
+
+static void
+update_actions (MvaLibraryView *self)
+{
+  gboolean running = self->batch_cancellable != NULL;
+  g_autoptr(GList) selected = gtk_list_box_get_selected_rows (self->list);
+  gboolean have_model = self->session != NULL && mva_session_get_model (self->session) != NULL;
+
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "library.batch",
+                                 !running && selected != NULL && have_model);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "library.cancel-batch", running);
+  gtk_widget_set_visible (self->batch_button, !running);
+  gtk_widget_set_visible (self->cancel_button, running);
+}
+
+static gint64
+count_pairs (MvaStore *store,
+             gint64    micrograph_id,
+             guint     review_mask)
+{
+  MvaQaFilter filter = { 0 };
+
+  filter.micrograph_id = micrograph_id;
+  filter.review_mask = review_mask;
+  return mva_store_count_qa (store, &filter, NULL);
+}
+
+static GtkWidget *
+make_row (MvaStore      *store,
+          MvaMicrograph *m)
+{
+  GtkWidget *row = adw_action_row_new ();
+  g_autofree char *name = m->path != NULL ? g_path_get_basename (m->path) : g_strdup (m->sha256);
+  gint64 answered = m->n_qa;
+  gint64 reviewed = count_pairs (store, m->id, MVA_REVIEW_MASK_REVIEWED | MVA_REVIEW_MASK (MVA_REVIEW_REJECTED));
+  gint64 corrected = count_pairs (store, m->id, MVA_REVIEW_MASK (MVA_REVIEW_CORRECTED));
+  g_autofree char *counts = g_strdup_printf (_("%" G_GINT64_FORMAT " answered · %" G_GINT64_FORMAT
+                                               " reviewed · %" G_GINT64_FORMAT " corrected"),
+                                             answered, reviewed, corrected);
+  g_autofree char *subtitle = g_strdup_printf ("%s\n%s", counts, m->path != NULL ? m->path : "");
+  GtkWidget *tag = gtk_label_new (m->category != NULL ? m->category : _("uncategorised"));
+
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), name);
+  adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
+  adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle);
+  adw_action_row_set_subtitle_lines (ADW_ACTION_ROW (row), 2);
+  gtk_widget_add_css_class (tag, m->category != NULL ? "accent" : "dim-label");
+  adw_action_row_add_suffix (ADW_ACTION_ROW (row), tag);
+  gtk_list_box_row_set_activatable (GTK_LIST_BOX_ROW (row), TRUE);
+  g_object_set_data_full (G_OBJECT (row), "path", g_strdup (m->path), g_free);
+  g_object_set_data_full (G_OBJECT (row), "category", g_strdup (m->category), g_free);
+  g_object_set_data (G_OBJECT (row), "id", GSIZE_TO_POINTER ((gsize) m->id));
+  if (m->path == NULL || !g_file_test (m->path, G_FILE_TEST_EXISTS))
+    gtk_widget_set_tooltip_text (row, _("The file is not at its recorded place"));
+  return row;
+}
+
+void
+mva_library_view_refresh (MvaLibraryView *self)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) images = NULL;
+  MvaMicrographFilter filter = { 0 };
+  MvaStore *store;
+  guint cat_pos, review_pos;
+  const char *search;
+  g_autofree char *category = NULL;
+  gint64 total;
+  GtkWidget *child;
+
+  g_return_if_fail (MVA_IS_LIBRARY_VIEW (self));
+  if (self->session == NULL)
+    return;
+
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->list))) != NULL)
+    gtk_list_box_remove (self->list, child);
+  self->n_rows = 0;
+
+  store = mva_session_get_store (self->session, &error);
+  if (store == NULL)
+    {
+      g_autofree char *msg = g_strdup_printf (_("The library cannot be opened: %s"), error->message);
+
+      gtk_label_set_label (self->count_label, msg);
+      gtk_stack_set_visible_child_name (self->stack, "empty");
+      update_actions (self);
+      return;
+    }
+
+  cat_pos = gtk_drop_down_get_selected (self->category_dropdown);
+  if (cat_pos >= 1 && cat_pos <= MVA_ASSISTANT_N_CATEGORIES)
+    category = g_strdup (mva_assistant_category_name (cat_pos - 1));
+  else if (cat_pos == MVA_ASSISTANT_N_CATEGORIES + 1)
+    category = g_strdup ("");
+  review_pos = gtk_drop_down_get_selected (self->review_dropdown);
+  search = gtk_editable_get_text (GTK_EDITABLE (self->search_entry));
+
+  filter.category = category;
+  filter.review_mask = review_pos < G_N_ELEMENTS (review_masks) ? review_masks[review_pos] : 0;
+  filter.search = search[0] != '\0' ? search : NULL;
+  total = mva_store_count_micrographs (store, &filter, NULL);
+  filter.limit = MAX_ROWS;
+  images = mva_store_list_micrographs (store, &filter, &error);
+  if (images == NULL)
+    {
+      g_autofree char *msg = g_strdup_printf (_("The library could not be read: %s"), error->message);
+
+      toast (self, msg);
+      update_actions (self);
+      return;
+    }
+  for (guint i = 0; i < images->len; i++)
+    gtk_list_box_append (self->list, make_row (store, g_ptr_array_index (images, i)));
+  self->n_rows = images->len;
+
+  {
+    g_autofree char *text = NULL;
+
+    if (total > (gint64) images->len)
+      text = g_strdup_printf (_("%u of %" G_GINT64_FORMAT " images (the newest)"), images->len, total);
+    else
+      text = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u image", "%u images", images->len),
+                              images->len);
+    gtk_label_set_label (self->count_label, text);
+  }
+  gtk_stack_set_visible_child_name (self->stack, images->len > 0 ? "list" : "empty");
+  update_actions (self);
+}
+
+static void
+row_activated_cb (MvaLibraryView *self,
+                  GtkListBoxRow  *row)
+{
+  const char *path = g_object_get_data (G_OBJECT (row), "path");
+  g_autoptr(GFile) file = NULL;
+
+  if (path == NULL || !g_file_test (path, G_FILE_TEST_EXISTS))
+    {
+      toast (self, _("The file is no longer at its recorded place"));
+      return;
+    }
+  file = g_file_new_for_path (path);
+  g_signal_emit (self, signals[OPEN], 0, file);
+}
+
+/* --- batch ------------------------------------------------------------------------------ */
+
+typedef struct
+{
+  GWeakRef   view;
+  guint      generation;
+  BatchItem *item;
+} Job;
+
+static void
+job_free (Job *job)
+{
+  g_weak_ref_clear (&job->view);
+  batch_item_free (job->item);
+  g_free (job);
+}
+
+static void batch_next (MvaLibraryView *self);
+
+static void
+batch_progress (MvaLibraryView *self)
+{
+  g_autofree char *text = g_strdup_printf (_("%u of %u answered"), self->batch_done, self->batch_total);
+
+  gtk_progress_bar_set_fraction (self->progress,
+                                 self->batch_total > 0 ? (double) self->batch_done / self->batch_total : 0);
+  gtk_progress_bar_set_text (self->progress, text);
+}
+
+static void
+batch_finish (MvaLibraryView *self,
+              const char     *message)
+{
+  g_clear_object (&self->batch_cancellable);
+  g_ptr_array_set_size (self->batch_items, 0);
+  toast (self, message);
+  mva_session_library_changed (self->session);
+  update_actions (self);
+}
+
+static void
+batch_answer_cb (GObject      *source,
+                 GAsyncResult *res,
+                 gpointer      user_data)
+{
+  Job *job = user_data;
+  g_autoptr(MvaLibraryView) self = g_weak_ref_get (&job->view);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(MvaAnswer) answer = mva_assistant_ask_finish (res, &error);
+
+  if (self == NULL || self->generation != job->generation)
+    {
+      job_free (job);
+      return;
+    }
+  if (answer == NULL && g_error_matches (error, MVA_ASSISTANT_ERROR, MVA_ASSISTANT_ERROR_CANCELLED))
+    {
+      g_autofree char *msg = g_strdup_printf (_("Batch stopped after %u of %u images"),
+                                              self->batch_done, self->batch_total);
+      batch_finish (self, msg);
+      job_free (job);
+      return;
+    }
+  if (answer != NULL)
+    {
+      MvaStore *store = mva_session_get_store (self->session, NULL);
+
+      if (store == NULL || mva_assistant_record_answer (store, job->item->id, answer, &error) <= 0)
+        self->batch_failed++;
+    }
+  else
+    {
+      g_debug ("batch: %s: %s", job->item->path, error->message);
+      self->batch_failed++;
+    }
+  self->batch_done++;
+  batch_progress (self);
+  job_free (job);
+  batch_next (self);
+}
+
+static void
+batch_next (MvaLibraryView *self)
+{
+  MvaAssistantModel *model = mva_session_get_model (self->session);
+  MvaAskRequest request = { 0 };
+  Job *job;
+
+  if (self->batch_items->len == 0 || model == NULL)
+    {
+      g_autofree char *msg = NULL;
+
+      if (self->batch_failed > 0)
+        msg = g_strdup_printf (_("Batch done: %u answered, %u failed"),
+                               self->batch_done - self->batch_failed, self->batch_failed);
+      else
+        msg = g_strdup_printf (_("Batch done: %u answered"), self->batch_done);
+      batch_finish (self, msg);
+      return;
+    }
+  job = g_new0 (Job, 1);
+  g_weak_ref_init (&job->view, self);
+  job->generation = self->generation;
+  job->item = g_ptr_array_steal_index (self->batch_items, 0);
+  request.family = self->batch_family;
+  /* the library's category of the image, when it has one, goes into the caption */
+  request.category = job->item->category;
+  mva_assistant_ask_async (model, job->item->path, &request, NULL, NULL, self->batch_cancellable,
+                           batch_answer_cb, job);
+}
+
+void
+mva_library_view_run_batch (MvaLibraryView *self,
+                            guint           family)
+{
+  g_autoptr(GList) selected = NULL;
+
+  g_return_if_fail (MVA_IS_LIBRARY_VIEW (self));
+  g_return_if_fail (family >= 1 && family <= MVA_ASSISTANT_N_FAMILIES);
+
+  if (self->batch_cancellable != NULL || self->session == NULL)
+    return;
+  if (mva_session_get_model (self->session) == NULL)
+    {
+      toast (self, _("No model is loaded"));
+      return;
+    }
+  selected = gtk_list_box_get_selected_rows (self->list);
+  g_ptr_array_set_size (self->batch_items, 0);
+  for (GList *l = selected; l != NULL; l = l->next)
+    {
+      const char *path = g_object_get_data (G_OBJECT (l->data), "path");
+
+      if (path != NULL && g_file_test (path, G_FILE_TEST_IS_REGULAR))
+        {
+          BatchItem *item = g_new0 (BatchItem, 1);
+
+          item->id = (gint64) GPOINTER_TO_SIZE (g_object_get_data (G_OBJECT (l->data), "id"));
+          item->path = g_strdup (path);
+          item->category = g_strdup (g_object_get_data (G_OBJECT (l->data), "category"));
+          g_ptr_array_add (self->batch_items, item);
+        }
+    }
+  if (self->batch_items->len == 0)
+    {
+      toast (self, _("Select images whose files are present"));
+      return;
+    }
+  self->generation++;
+  self->batch_family = family;
+  self->batch_total = self->batch_items->len;
+  self->batch_done = 0;
+  self->batch_failed = 0;
+  self->batch_cancellable = g_cancellable_new ();
+  gtk_widget_set_visible (GTK_WIDGET (self->progress), TRUE);
+  batch_progress (self);
+  update_actions (self);
+  batch_next (self);
+}
+
+static void
+batch_action (GtkWidget  *widget,
+              const char *action_name,
+              GVariant   *parameter)
+{
+  MvaLibraryView *self = MVA_LIBRARY_VIEW (widget);
+
+  mva_library_view_run_batch (self, gtk_drop_down_get_selected (self->family_dropdown) + 1);
+}
+
+static void
+cancel_batch_action (GtkWidget  *widget,
+                     const char *action_name,
+                     GVariant   *parameter)
+{
+  MvaLibraryView *self = MVA_LIBRARY_VIEW (widget);
+
+  if (self->batch_cancellable != NULL)
+    g_cancellable_cancel (self->batch_cancellable);
+}
+
+static void
+refresh_action (GtkWidget  *widget,
+                const char *action_name,
+                GVariant   *parameter)
+{
+  mva_library_view_refresh (MVA_LIBRARY_VIEW (widget));
+}
+
+/* --- construction ---------------------------------------------------------------------- */
+
+static void
+filter_changed_cb (MvaLibraryView *self)
+{
+  if (!self->setting_filter)
+    mva_library_view_refresh (self);
+}
+
+static void
+build (MvaLibraryView *self)
+{
+  GtkStringList *categories = gtk_string_list_new (NULL);
+  GtkStringList *states = gtk_string_list_new (NULL);
+  GtkStringList *families = gtk_string_list_new (NULL);
+  GtkWidget *bar, *scroller, *status, *button, *clamp;
+
+  self->box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 0);
+
+  gtk_string_list_append (categories, _("All categories"));
+  for (guint i = 0; i < MVA_ASSISTANT_N_CATEGORIES; i++)
+    gtk_string_list_append (categories, mva_assistant_category_name (i));
+  gtk_string_list_append (categories, _("Uncategorised"));
+  gtk_string_list_append (states, _("Any review state"));
+  gtk_string_list_append (states, _("Not reviewed"));
+  gtk_string_list_append (states, _("Accepted"));
+  gtk_string_list_append (states, _("Corrected"));
+  gtk_string_list_append (states, _("Rejected"));
+  gtk_string_list_append (states, _("Accepted or corrected"));
+  for (guint f = 1; f <= MVA_ASSISTANT_N_FAMILIES; f++)
+    {
+      g_autofree char *item = g_strdup_printf ("%u · %s", f, mva_assistant_family_label (f));
+
+      gtk_string_list_append (families, item);
+    }
+
+  /* filters */
+  bar = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
+  gtk_widget_add_css_class (bar, "toolbar");
+  self->category_dropdown = GTK_DROP_DOWN (gtk_drop_down_new (G_LIST_MODEL (categories), NULL));
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->category_dropdown), _("Filter by category"));
+  self->review_dropdown = GTK_DROP_DOWN (gtk_drop_down_new (G_LIST_MODEL (states), NULL));
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->review_dropdown),
+                               _("Images with at least one answer in this state"));
+  self->search_entry = GTK_SEARCH_ENTRY (gtk_search_entry_new ());
+  gtk_widget_set_hexpand (GTK_WIDGET (self->search_entry), TRUE);
+  g_object_set (self->search_entry, "placeholder-text", _("Search file names"), NULL);
+  g_signal_connect_swapped (self->category_dropdown, "notify::selected", G_CALLBACK (filter_changed_cb), self);
+  g_signal_connect_swapped (self->review_dropdown, "notify::selected", G_CALLBACK (filter_changed_cb), self);
+  g_signal_connect_swapped (self->search_entry, "search-changed", G_CALLBACK (filter_changed_cb), self);
+  button = gtk_button_new_from_icon_name ("view-refresh-symbolic");
+  gtk_actionable_set_action_name (GTK_ACTIONABLE (button), "library.refresh");
+  gtk_widget_set_tooltip_text (button, _("Refresh (F5)"));
+  gtk_box_append (GTK_BOX (bar), GTK_WIDGET (self->category_dropdown));
+  gtk_box_append (GTK_BOX (bar), GTK_WIDGET (self->review_dropdown));
+  gtk_box_append (GTK_BOX (bar), GTK_WIDGET (self->search_entry));
+  gtk_box_append (GTK_BOX (bar), button);
+  gtk_box_append (GTK_BOX (self->box), bar);
+
+  /* list */
+  self->stack = GTK_STACK (gtk_stack_new ());
+  gtk_widget_set_vexpand (GTK_WIDGET (self->stack), TRUE);
+  self->list = GTK_LIST_BOX (gtk_list_box_new ());
+  gtk_list_box_set_selection_mode (self->list, GTK_SELECTION_MULTIPLE);
+  gtk_list_box_set_activate_on_single_click (self->list, FALSE);
+  gtk_widget_add_css_class (GTK_WIDGET (self->list), "boxed-list");
+  gtk_widget_set_margin_top (GTK_WIDGET (self->list), 12);
+  gtk_widget_set_margin_bottom (GTK_WIDGET (self->list), 12);
+  g_signal_connect_swapped (self->list, "row-activated", G_CALLBACK (row_activated_cb), self);
+  g_signal_connect_swapped (self->list, "selected-rows-changed", G_CALLBACK (update_actions), self);
+  clamp = adw_clamp_new ();
+  adw_clamp_set_maximum_size (ADW_CLAMP (clamp), 900);
+  adw_clamp_set_child (ADW_CLAMP (clamp), GTK_WIDGET (self->list));
+  scroller = gtk_scrolled_window_new ();
+  gtk_scrolled_window_set_policy (GTK_SCROLLED_WINDOW (scroller), GTK_POLICY_NEVER, GTK_POLICY_AUTOMATIC);
+  gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (scroller), clamp);
+  gtk_stack_add_named (self->stack, scroller, "list");
+  status = adw_status_page_new ();
+  adw_status_page_set_icon_name (ADW_STATUS_PAGE (status), "folder-pictures-symbolic");
+  adw_status_page_set_title (ADW_STATUS_PAGE (status), _("No Images"));
+  adw_status_page_set_description (ADW_STATUS_PAGE (status),
+                                   _("Images you ask about are added to the library. "
+                                     "Import folders with “mvaema-cli import”."));
+  gtk_stack_add_named (self->stack, status, "empty");
+  gtk_box_append (GTK_BOX (self->box), GTK_WIDGET (self->stack));
+
+  /* batch */
+  bar = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
+  gtk_widget_add_css_class (bar, "toolbar");
+  self->count_label = GTK_LABEL (gtk_label_new (""));
+  gtk_widget_add_css_class (GTK_WIDGET (self->count_label), "dim-label");
+  gtk_box_append (GTK_BOX (bar), GTK_WIDGET (self->count_label));
+  self->progress = GTK_PROGRESS_BAR (gtk_progress_bar_new ());
+  gtk_progress_bar_set_show_text (self->progress, TRUE);
+  gtk_widget_set_hexpand (GTK_WIDGET (self->progress), TRUE);
+  gtk_widget_set_valign (GTK_WIDGET (self->progress), GTK_ALIGN_CENTER);
+  gtk_widget_set_visible (GTK_WIDGET (self->progress), FALSE);
+  gtk_box_append (GTK_BOX (bar), GTK_WIDGET (self->progress));
+  {
+    GtkWidget *spacer = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 0);
+
+    gtk_widget_set_hexpand (spacer, TRUE);
+    gtk_box_append (GTK_BOX (bar), spacer);
+  }
+  gtk_box_append (GTK_BOX (bar), gtk_label_new (_("Ask the selected images:")));
+  self->family_dropdown = GTK_DROP_DOWN (gtk_drop_down_new (G_LIST_MODEL (families), NULL));
+  gtk_box_append (GTK_BOX (bar), GTK_WIDGET (self->family_dropdown));
+  self->batch_button = gtk_button_new_with_mnemonic (_("_Run"));
+  gtk_actionable_set_action_name (GTK_ACTIONABLE (self->batch_button), "library.batch");
+  gtk_widget_add_css_class (self->batch_button, "suggested-action");
+  gtk_widget_set_tooltip_text (self->batch_button,
+                               _("Answer this question for every selected image (Ctrl+A selects all)"));
+  self->cancel_button = gtk_button_new_with_mnemonic (_("_Cancel"));
+  gtk_actionable_set_action_name (GTK_ACTIONABLE (self->cancel_button), "library.cancel-batch");
+  gtk_box_append (GTK_BOX (bar), self->batch_button);
+  gtk_box_append (GTK_BOX (bar), self->cancel_button);
+  gtk_box_append (GTK_BOX (self->box), bar);
+
+  gtk_widget_set_parent (self->box, GTK_WIDGET (self));
+}
+
+static void
+mva_library_view_dispose (GObject *object)
+{
+  MvaLibraryView *self = MVA_LIBRARY_VIEW (object);
+
+  self->generation++;
+  if (self->batch_cancellable != NULL)
+    g_cancellable_cancel (self->batch_cancellable);
+  g_clear_object (&self->batch_cancellable);
+  if (self->session != NULL)
+    g_signal_handlers_disconnect_by_data (self->session, self);
+  g_clear_object (&self->session);
+  g_clear_pointer (&self->box, gtk_widget_unparent);
+  G_OBJECT_CLASS (mva_library_view_parent_class)->dispose (object);
+}
+
+static void
+mva_library_view_finalize (GObject *object)
+{
+  g_ptr_array_unref (MVA_LIBRARY_VIEW (object)->batch_items);
+  G_OBJECT_CLASS (mva_library_view_parent_class)->finalize (object);
+}
+
+static void
+mva_library_view_class_init (MvaLibraryViewClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = mva_library_view_dispose;
+  object_class->finalize = mva_library_view_finalize;
+  gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
+  gtk_widget_class_set_css_name (widget_class, "mva-library-view");
+
+  /* open (GFile): the user wants to see this image in the viewer */
+  signals[OPEN] = g_signal_new ("open", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                                NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_FILE);
+
+  gtk_widget_class_install_action (widget_class, "library.refresh", NULL, refresh_action);
+  gtk_widget_class_install_action (widget_class, "library.batch", NULL, batch_action);
+  gtk_widget_class_install_action (widget_class, "library.cancel-batch", NULL, cancel_batch_action);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_F5, 0, "library.refresh", NULL);
+}
+
+static void
+mva_library_view_init (MvaLibraryView *self)
+{
+  self->batch_items = g_ptr_array_new_with_free_func ((GDestroyNotify) batch_item_free);
+  build (self);
+  update_actions (self);
+}
+
+void
+mva_library_view_set_session (MvaLibraryView *self,
+                              MvaSession     *session)
+{
+  g_return_if_fail (MVA_IS_LIBRARY_VIEW (self));
+  g_return_if_fail (MVA_IS_SESSION (session));
+
+  g_set_object (&self->session, session);
+  g_signal_connect_object (session, "library-changed", G_CALLBACK (mva_library_view_refresh), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (session, "notify::model-state", G_CALLBACK (update_actions), self,
+                           G_CONNECT_SWAPPED);
+}
+
+guint
+mva_library_view_get_n_rows (MvaLibraryView *self)
+{
+  g_return_val_if_fail (MVA_IS_LIBRARY_VIEW (self), 0);
+  return self->n_rows;
+}
+
+void
+mva_library_view_set_filter (MvaLibraryView *self,
+                             const char     *category,
+                             guint           review_mask)
+{
+  guint cat_pos = 0, review_pos = 0, index;
+
+  g_return_if_fail (MVA_IS_LIBRARY_VIEW (self));
+  if (category != NULL && category[0] == '\0')
+    cat_pos = MVA_ASSISTANT_N_CATEGORIES + 1;
+  else if (category != NULL && mva_assistant_category_index (category, &index))
+    cat_pos = index + 1;
+  for (guint i = 0; i < G_N_ELEMENTS (review_masks); i++)
+    if (review_masks[i] == review_mask)
+      review_pos = i;
+  self->setting_filter = TRUE;
+  gtk_drop_down_set_selected (self->category_dropdown, cat_pos);
+  gtk_drop_down_set_selected (self->review_dropdown, review_pos);
+  self->setting_filter = FALSE;
+  mva_library_view_refresh (self);
+}
+
+void
+mva_library_view_select_all (MvaLibraryView *self)
+{
+  g_return_if_fail (MVA_IS_LIBRARY_VIEW (self));
+  gtk_list_box_select_all (self->list);
+}
+
+gboolean
+mva_library_view_is_batch_running (MvaLibraryView *self)
+{
+  g_return_val_if_fail (MVA_IS_LIBRARY_VIEW (self), FALSE);
+  return self->batch_cancellable != NULL;
+}
+
+guint
+mva_library_view_get_batch_done (MvaLibraryView *self)
+{
+  g_return_val_if_fail (MVA_IS_LIBRARY_VIEW (self), 0);
+  return self->batch_done;
+}

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * mva-library-view.h: the Library page.
+ *
+ * The library's micrographs with how many answers each has, how many are
+ * reviewed and how many corrected; filters by category and review state and
+ * a path search; activating a row emits "open" (GFile) so the window shows
+ * it. Batch: one question family over the selected images, answered one
+ * after the other on the assistant's worker thread and recorded, with a
+ * progress bar and Cancel.
+ *
+ *   mva_library_view_set_session (view, session);
+ *   g_signal_connect (view, "open", G_CALLBACK (open_cb), window);
+ *
+ * Actions (group "library"): library.refresh, library.batch, library.cancel-batch.
+ */
+#pragma once
+
+#include <gtk/gtk.h>
+
+#include "mva-session.h"
+
+G_BEGIN_DECLS
+
+#define MVA_TYPE_LIBRARY_VIEW (mva_library_view_get_type ())
+G_DECLARE_FINAL_TYPE (MvaLibraryView, mva_library_view, MVA, LIBRARY_VIEW, GtkWidget)
+
+void     mva_library_view_set_session  (MvaLibraryView *self,
+                                        MvaSession     *session);
+void     mva_library_view_refresh      (MvaLibraryView *self);
+/* Rows shown after filtering. */
+guint    mva_library_view_get_n_rows   (MvaLibraryView *self);
+/* category: NULL any, "" uncategorised; review_mask: 0 any, else MVA_REVIEW_MASK bits. */
+void     mva_library_view_set_filter   (MvaLibraryView *self,
+                                        const char     *category,
+                                        guint           review_mask);
+void     mva_library_view_select_all   (MvaLibraryView *self);
+/* Runs family (1..10) over the selected rows. */
+void     mva_library_view_run_batch    (MvaLibraryView *self,
+                                        guint           family);
+gboolean mva_library_view_is_batch_running (MvaLibraryView *self);
+/* Images answered by the last batch. */
+guint    mva_library_view_get_batch_done   (MvaLibraryView *self);
+
+G_END_DECLS
