@@ -23,24 +23,18 @@ extern "C" {
 static inline float
 mve_expf (float x)
 {
-  x = x < -87.0f ? -87.0f : x > 88.0f ? 88.0f : x;
   const float magic = 12582912.0f; // 1.5 * 2^23: adding it rounds to an integer
-  float t = x * 1.44269504088896341f + magic;
+  float xc = x < -87.0f ? -87.0f : x > 88.0f ? 88.0f : x;
+  float t = xc * 1.44269504088896341f + magic;
   union { float f; int32_t i; } ut = { t };
   int32_t n = ut.i - 0x4b400000;
   float fn = t - magic;
-  float r = x - fn * 0.693359375f;
-  r = r - fn * -2.12194440e-4f;
+  float r = (xc - fn * 0.693359375f) - fn * -2.12194440e-4f;
   float z = r * r;
-  float y = 1.9875691500e-4f;
-  y = y * r + 1.3981999507e-3f;
-  y = y * r + 8.3334519073e-3f;
-  y = y * r + 4.1665795894e-2f;
-  y = y * r + 1.6666665459e-1f;
-  y = y * r + 5.0000001201e-1f;
-  y = y * z + r + 1.0f;
+  float y = ((((1.9875691500e-4f * r + 1.3981999507e-3f) * r + 8.3334519073e-3f) * r
+              + 4.1665795894e-2f) * r + 1.6666665459e-1f) * r + 5.0000001201e-1f;
   union { int32_t i; float f; } us = { (n + 127) << 23 };
-  return y * us.f;
+  return (y * z + r + 1.0f) * us.f;
 }
 
 // Vectorized helpers (mve-layers.c): out[i] = exp(in[i] - sub) * scale, returns

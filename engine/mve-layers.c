@@ -12,6 +12,9 @@
 #pragma GCC optimize ("O3", "no-trapping-math")
 #endif
 
+// Declarations sit at first use (C11, as in llm.c) rather than at block
+// starts, so the project's C90-style warning is switched off for this file.
+#pragma GCC diagnostic ignored "-Wdeclaration-after-statement"
 #include "mve-impl.h"
 
 #include <cblas.h>

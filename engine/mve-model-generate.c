@@ -7,6 +7,9 @@
 // live hypothesis (R rows), keeping per layer the keys/values of every
 // position generated so far and the cross-attention keys/values of the image.
 // Legend: R rows (beams), L decoder layers, Tmax cached positions.
+// Declarations sit at first use (C11, as in llm.c) rather than at block
+// starts, so the project's C90-style warning is switched off for this file.
+#pragma GCC diagnostic ignored "-Wdeclaration-after-statement"
 #include "mve-model-impl.h"
 
 #include <math.h>

@@ -10,6 +10,9 @@
 // aborts on bad input: calls return an mve_status and record a message.
 //
 // Legend: see mve-impl.h.
+// Declarations sit at first use (C11, as in llm.c) rather than at block
+// starts, so the project's C90-style warning is switched off for this file.
+#pragma GCC diagnostic ignored "-Wdeclaration-after-statement"
 #include "mve-impl.h"
 
 #include <cblas.h>

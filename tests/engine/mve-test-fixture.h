@@ -4,6 +4,9 @@
 // engine tests (header-only: static functions).
 #pragma once
 
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeclaration-after-statement"
+
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -187,3 +190,5 @@ fx_compare (const char *what, const float *got, const float *ref, int64_t n, dou
              wi >= 0 && !(worst <= tol) ? "  FAIL" : "");
   return worst;
 }
+
+#pragma GCC diagnostic pop
