@@ -55,6 +55,88 @@ should_abort (void *user)
   return r->abort_at > 0 && r->n >= r->abort_at;
 }
 
+// --- plateau: validation never improves after the first epoch ------------------------
+struct plateau
+{
+  struct toy_batch tb;
+  uint64_t rng;
+  int in_epoch;
+  int epochs_seen;
+  float lr[64];
+};
+
+static int
+plateau_batch (void *user, struct mve_batch *out)
+{
+  struct plateau *p = user;
+  if (p->in_epoch)
+    {
+      p->in_epoch = 0; // one batch per epoch
+      return 0;
+    }
+  p->in_epoch = 1;
+  toy_fill (&p->tb, 4, &p->rng);
+  *out = p->tb.b;
+  return 1;
+}
+
+static mve_status
+plateau_validate (void *user, mve_model_t m, float *val)
+{
+  (void) user, (void) m;
+  *val = 1.0f; // flat: epoch 0 is the best
+  return MVE_STATUS_OK;
+}
+
+static void
+plateau_epoch (void *user, int32_t epoch, float val, float lr)
+{
+  struct plateau *p = user;
+  (void) val;
+  if (epoch < 64)
+    p->lr[epoch] = lr;
+  p->epochs_seen = epoch + 1;
+}
+
+static int
+test_plateau (void)
+{
+  struct mve_config cfg;
+  toy_config (&cfg);
+  cfg.vision_layers = cfg.text_layers = cfg.decoder_layers = 1;
+  mve_model_t m = NULL;
+  char err[256];
+  if (mve_model_init (&m, &cfg, 3, 1, err, sizeof err) != MVE_STATUS_OK)
+    return 1;
+  struct plateau *p = calloc (1, sizeof *p);
+  p->rng = 5;
+  struct mve_train_opts o;
+  mve_train_opts_init_default (&o);
+  o.epochs = 50;
+  o.patience = 2;
+  o.early_stop_patience = 5;
+  o.next_batch = plateau_batch;
+  o.validate = plateau_validate;
+  o.on_epoch = plateau_epoch;
+  o.user = p;
+  mve_status st = mve_train (m, &o);
+  int fails = 0;
+  // epoch 0 best; epochs 1, 2 no better -> halve after epoch 2, again after 4; stop after 5
+  float lr0 = o.adam.lr;
+  if (st != MVE_STATUS_OK || p->epochs_seen != 6 || p->lr[1] != lr0 || p->lr[2] != lr0 / 2
+      || p->lr[3] != lr0 / 2 || p->lr[4] != lr0 / 4)
+    {
+      fprintf (stderr, "FAIL plateau: status %d, %d epochs, lr %g %g %g %g %g\n", st, p->epochs_seen,
+               p->lr[0], p->lr[1], p->lr[2], p->lr[3], p->lr[4]);
+      fails++;
+    }
+  else
+    printf ("plateau: lr halved after 2 flat epochs, early stop after 5 (6 epochs run)\n");
+  free (p);
+  mve_model_free (m);
+  return fails;
+}
+
 static mve_model_t
 train (struct run *r, int threads, int64_t steps, mve_status *st)
 {
@@ -147,6 +229,7 @@ main (void)
       fprintf (stderr, "FAIL cancellation: status %d after %lld steps\n", st, (long long) r4->n);
       fails++;
     }
+  fails += test_plateau ();
   mve_model_free (m);
   mve_model_free (m2);
   mve_model_free (m3);
