@@ -738,6 +738,16 @@ identify_file (MvaStore *store, gboolean *is_new, int *version, GError **error)
                    "%s: cannot open: %s", store->path, g_strerror (saved));
       return FALSE;
     }
+  {
+    struct stat st;
+    if (fstat (fd, &st) == 0 && S_ISDIR (st.st_mode))
+      {
+        close (fd);
+        g_set_error (error, MVA_STORE_ERROR, MVA_STORE_ERROR_INVALID,
+                     "%s: is a folder; give the library's file name", store->path);
+        return FALSE;
+      }
+  }
   n = read (fd, header, sizeof header);
   close (fd);
   if (n == 0)
