@@ -10,6 +10,7 @@
 #include <glib/gi18n.h>
 
 #include "mva-library-view.h"
+#include "mva-teacher.h"
 
 /* A library can hold many thousands of images; the page lists the newest
  * ones matching the filters and says so when there are more. */
@@ -30,6 +31,7 @@ struct _MvaLibraryView
   GtkDropDown    *family_dropdown;
   GtkWidget      *batch_button;
   GtkWidget      *cancel_button;
+  GtkWidget      *teach_button;
   GtkProgressBar *progress;
   guint           n_rows;
   gboolean        setting_filter;
@@ -97,6 +99,12 @@ update_actions (MvaLibraryView *self)
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "library.batch",
                                  !running && selected != NULL && have_model);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "library.cancel-batch", running);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "library.teach", !running && selected != NULL);
+  /* the teacher exists for the user only when an administrator enabled it */
+  gtk_widget_set_visible (self->teach_button,
+                          self->session != NULL
+                          && g_settings_get_boolean (mva_session_get_settings (self->session),
+                                                     "teacher-enabled"));
   gtk_widget_set_visible (self->batch_button, !running);
   gtk_widget_set_visible (self->cancel_button, running);
 }
@@ -412,6 +420,192 @@ cancel_batch_action (GtkWidget  *widget,
     g_cancellable_cancel (self->batch_cancellable);
 }
 
+/* --- teacher ---------------------------------------------------------------------------- */
+
+static void
+teach_progress_cb (const MvaTeacherStats *stats,
+                   gpointer               data)
+{
+  g_autoptr(MvaLibraryView) self = g_weak_ref_get (data);
+  g_autofree char *text = NULL;
+  guint64 done;
+
+  if (self == NULL)
+    return;
+  done = stats->ok + stats->failed;
+  text = g_strdup_printf (_("Teacher: %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT " answers (%"
+                            G_GUINT64_FORMAT " failed)"),
+                          done, stats->requests_total - stats->skipped, stats->failed);
+  gtk_progress_bar_set_text (self->progress, text);
+  if (stats->requests_total > stats->skipped)
+    gtk_progress_bar_set_fraction (self->progress,
+                                   (double) done / (stats->requests_total - stats->skipped));
+}
+
+static void
+weak_ref_free (gpointer data)
+{
+  g_weak_ref_clear (data);
+  g_free (data);
+}
+
+static void
+teach_done_cb (GObject      *source,
+               GAsyncResult *res,
+               gpointer      user_data)
+{
+  GWeakRef *ref = user_data;
+  g_autoptr(MvaLibraryView) self = g_weak_ref_get (ref);
+  g_autoptr(GError) error = NULL;
+  MvaTeacherStats stats = { 0 };
+  gboolean ok = mva_teacher_run_finish (res, &stats, &error);
+
+  weak_ref_free (ref);
+  if (self == NULL)
+    return;
+  if (!ok && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      g_autofree char *msg = g_strdup_printf (_("The teacher stopped: %s"), error->message);
+      batch_finish (self, msg);
+    }
+  else
+    {
+      g_autofree char *msg = g_strdup_printf (_("Teacher: %" G_GUINT64_FORMAT " answered, %"
+                                                G_GUINT64_FORMAT " pairs added, %" G_GUINT64_FORMAT
+                                                " failed%s"),
+                                              stats.ok, stats.pairs_added, stats.failed,
+                                              stats.cancelled ? _(" (stopped)") : "");
+      batch_finish (self, msg);
+    }
+}
+
+typedef struct
+{
+  GWeakRef          view;
+  MvaTeacherConfig *config;
+  GPtrArray        *micrographs;
+} TeachConfirm;
+
+static void
+teach_confirm_free (TeachConfirm *c)
+{
+  g_weak_ref_clear (&c->view);
+  mva_teacher_config_free (c->config);
+  g_ptr_array_unref (c->micrographs);
+  g_free (c);
+}
+
+static void
+teach_response_cb (AdwMessageDialog *dialog,
+                   const char       *response,
+                   TeachConfirm     *c)
+{
+  g_autoptr(MvaLibraryView) self = g_weak_ref_get (&c->view);
+  MvaStore *store;
+  GWeakRef *progress_ref, *done_ref;
+
+  if (self == NULL || g_strcmp0 (response, "send") != 0 || self->batch_cancellable != NULL)
+    return;
+  store = mva_session_get_store (self->session, NULL);
+  if (store == NULL)
+    return;
+  progress_ref = g_new0 (GWeakRef, 1);
+  g_weak_ref_init (progress_ref, self);
+  done_ref = g_new0 (GWeakRef, 1);
+  g_weak_ref_init (done_ref, self);
+  self->generation++;
+  self->batch_cancellable = g_cancellable_new ();
+  gtk_widget_set_visible (GTK_WIDGET (self->progress), TRUE);
+  gtk_progress_bar_set_fraction (self->progress, 0.0);
+  gtk_progress_bar_set_text (self->progress, _("Teacher: starting…"));
+  update_actions (self);
+  mva_teacher_run_async (store, c->config, NULL, c->micrographs, MVA_TEACHER_ALL_FAMILIES,
+                         self->batch_cancellable, teach_progress_cb, progress_ref, weak_ref_free,
+                         teach_done_cb, done_ref);
+}
+
+/* Before the first request: which host receives which images, and ask. */
+static void
+teach_action (GtkWidget  *widget,
+              const char *action_name,
+              GVariant   *parameter)
+{
+  MvaLibraryView *self = MVA_LIBRARY_VIEW (widget);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(MvaTeacherConfig) config = mva_teacher_config_new ();
+  g_autoptr(MvaTeacherPlan) plan = NULL;
+  g_autoptr(GPtrArray) micrographs = g_ptr_array_new_with_free_func ((GDestroyNotify) mva_micrograph_free);
+  g_autoptr(GList) selected = gtk_list_box_get_selected_rows (self->list);
+  g_autofree char *heading = NULL;
+  g_autofree char *body = NULL;
+  MvaStore *store = mva_session_get_store (self->session, &error);
+  AdwMessageDialog *dialog;
+  TeachConfirm *c;
+
+  if (store == NULL)
+    {
+      toast (self, error->message);
+      return;
+    }
+  if (!mva_teacher_config_load (config, &error))
+    {
+      g_autofree char *msg = g_strdup_printf (_("The teacher settings cannot be read: %s"), error->message);
+      toast (self, msg);
+      return;
+    }
+  mva_teacher_config_apply_settings (config, mva_session_get_settings (self->session), NULL);
+  if (!mva_teacher_config_validate (config, &error))
+    {
+      g_autofree char *msg = g_strdup_printf (_("The teacher cannot run: %s"), error->message);
+      toast (self, msg);
+      return;
+    }
+  for (GList *l = selected; l != NULL; l = l->next)
+    {
+      gint64 id = (gint64) GPOINTER_TO_SIZE (g_object_get_data (G_OBJECT (l->data), "id"));
+      MvaMicrograph *m = id > 0 ? mva_store_get_micrograph (store, id, NULL) : NULL;
+
+      if (m != NULL)
+        g_ptr_array_add (micrographs, m);
+    }
+  plan = mva_teacher_plan_new (store, config, micrographs, MVA_TEACHER_ALL_FAMILIES, &error);
+  if (plan == NULL)
+    {
+      g_autofree char *msg = g_strdup_printf (_("The teacher cannot run: %s"), error->message);
+      toast (self, msg);
+      return;
+    }
+  if (plan->n_requests == 0)
+    {
+      toast (self, _("The teacher has already answered every family for these images"));
+      return;
+    }
+
+  heading = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "Send %u Image to %s?",
+                                          "Send %u Images to %s?", plan->micrographs->len),
+                             plan->micrographs->len, plan->host);
+  body = g_strdup_printf (_("%" G_GUINT64_FORMAT " requests go to %s (%" G_GUINT64_FORMAT
+                            " already answered are skipped). Each carries one image as pixels only: "
+                            "without its data bar, file name or metadata, at most %u pixels on its "
+                            "longer side. About %" G_GINT64_FORMAT " prompt tokens and up to %"
+                            G_GINT64_FORMAT " answer tokens."),
+                          plan->n_requests, plan->url, plan->n_skipped, config->max_side,
+                          plan->estimated_prompt_tokens, plan->max_completion_tokens);
+  dialog = ADW_MESSAGE_DIALOG (adw_message_dialog_new (GTK_WINDOW (gtk_widget_get_root (widget)),
+                                                       heading, body));
+  adw_message_dialog_add_responses (dialog, "cancel", _("_Cancel"), "send", _("_Send"), NULL);
+  adw_message_dialog_set_response_appearance (dialog, "send", ADW_RESPONSE_SUGGESTED);
+  adw_message_dialog_set_default_response (dialog, "cancel");
+  adw_message_dialog_set_close_response (dialog, "cancel");
+  c = g_new0 (TeachConfirm, 1);
+  g_weak_ref_init (&c->view, self);
+  c->config = g_steal_pointer (&config);
+  c->micrographs = g_ptr_array_ref (plan->micrographs);
+  g_signal_connect_data (dialog, "response", G_CALLBACK (teach_response_cb), c,
+                         (GClosureNotify) (void (*) (void)) teach_confirm_free, 0);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
 static void
 refresh_action (GtkWidget  *widget,
                 const char *action_name,
@@ -486,6 +680,7 @@ build (MvaLibraryView *self)
   gtk_list_box_set_selection_mode (self->list, GTK_SELECTION_MULTIPLE);
   gtk_list_box_set_activate_on_single_click (self->list, FALSE);
   gtk_widget_add_css_class (GTK_WIDGET (self->list), "boxed-list");
+  gtk_widget_set_valign (GTK_WIDGET (self->list), GTK_ALIGN_START);
   gtk_widget_set_margin_top (GTK_WIDGET (self->list), 12);
   gtk_widget_set_margin_bottom (GTK_WIDGET (self->list), 12);
   g_signal_connect_swapped (self->list, "row-activated", G_CALLBACK (row_activated_cb), self);
@@ -536,6 +731,11 @@ build (MvaLibraryView *self)
   gtk_actionable_set_action_name (GTK_ACTIONABLE (self->cancel_button), "library.cancel-batch");
   gtk_box_append (GTK_BOX (bar), self->batch_button);
   gtk_box_append (GTK_BOX (bar), self->cancel_button);
+  self->teach_button = gtk_button_new_with_mnemonic (_("_Teach…"));
+  gtk_actionable_set_action_name (GTK_ACTIONABLE (self->teach_button), "library.teach");
+  gtk_widget_set_tooltip_text (self->teach_button,
+                               _("Ask the remote teacher the 10 families about the selected images"));
+  gtk_box_append (GTK_BOX (bar), self->teach_button);
   gtk_box_append (GTK_BOX (self->box), bar);
 
   gtk_widget_set_parent (self->box, GTK_WIDGET (self));
@@ -582,6 +782,7 @@ mva_library_view_class_init (MvaLibraryViewClass *klass)
   gtk_widget_class_install_action (widget_class, "library.refresh", NULL, refresh_action);
   gtk_widget_class_install_action (widget_class, "library.batch", NULL, batch_action);
   gtk_widget_class_install_action (widget_class, "library.cancel-batch", NULL, cancel_batch_action);
+  gtk_widget_class_install_action (widget_class, "library.teach", NULL, teach_action);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_F5, 0, "library.refresh", NULL);
 }
 
@@ -605,6 +806,9 @@ mva_library_view_set_session (MvaLibraryView *self,
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (session, "notify::model-state", G_CALLBACK (update_actions), self,
                            G_CONNECT_SWAPPED);
+  g_signal_connect_object (mva_session_get_settings (session), "changed::teacher-enabled",
+                           G_CALLBACK (update_actions), self, G_CONNECT_SWAPPED);
+  update_actions (self);
 }
 
 guint

@@ -7,12 +7,15 @@
  * a path search; activating a row emits "open" (GFile) so the window shows
  * it. Batch: one question family over the selected images, answered one
  * after the other on the assistant's worker thread and recorded, with a
- * progress bar and Cancel.
+ * progress bar and Cancel. Teach (shown only when the administrator has
+ * enabled the teacher): says which host would receive which images and
+ * how many requests and tokens, asks, then runs mva_teacher_run_async.
  *
  *   mva_library_view_set_session (view, session);
  *   g_signal_connect (view, "open", G_CALLBACK (open_cb), window);
  *
- * Actions (group "library"): library.refresh, library.batch, library.cancel-batch.
+ * Actions (group "library"): library.refresh, library.batch, library.cancel-batch,
+ * library.teach.
  */
 #pragma once
 

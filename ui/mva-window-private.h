@@ -44,6 +44,7 @@ struct _MvaWindow
   MvaAskPanel          *ask_panel;
   MvaLibraryView       *library_view;
   MvaImprovePage       *improve_page;
+  GtkWidget            *zoom_box;
 
   GSettings            *settings;
   MvaRecent            *recent;

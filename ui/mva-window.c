@@ -456,6 +456,8 @@ main_page_changed_cb (MvaWindow *self)
 {
   const char *page = gtk_stack_get_visible_child_name (self->main_stack);
 
+  /* zoom belongs to the image */
+  gtk_widget_set_visible (self->zoom_box, g_strcmp0 (page, "viewer") == 0);
   if (g_strcmp0 (page, "library") == 0)
     mva_library_view_refresh (self->library_view);
   else if (g_strcmp0 (page, "improve") == 0)
@@ -587,6 +589,7 @@ mva_window_class_init (MvaWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, MvaWindow, ask_panel);
   gtk_widget_class_bind_template_child (widget_class, MvaWindow, library_view);
   gtk_widget_class_bind_template_child (widget_class, MvaWindow, improve_page);
+  gtk_widget_class_bind_template_child (widget_class, MvaWindow, zoom_box);
   gtk_widget_class_bind_template_callback_full (widget_class, "recent_row_activated_cb",
                                                 G_CALLBACK (_mva_window_recent_row_activated_cb));
 

@@ -18,7 +18,11 @@
  */
 #include "config.h"
 
+#include <stdio.h>
+
 #include <glib/gstdio.h>
+
+#include <adwaita.h>
 
 #include "mva-application.h"
 #include "mva-ask-panel.h"
@@ -43,19 +47,48 @@ static char *tmpdir;
 static char *db_path;
 static char *shot_dir;
 
-/* --- main-loop stall monitor ---------------------------------------------------------- */
+/* --- main-loop stall monitor ----------------------------------------------------------
+ *
+ * A 10 ms timer notes the gaps between its runs. A gap counts as a stall of
+ * the main loop minus the time the main thread sat runnable waiting for a
+ * CPU (Linux schedstat): on a loaded 2-core machine other processes take the
+ * CPU for a while, which is not the window blocking itself. Blocking on a
+ * lock or working in a callback does count. Without schedstat the whole gap
+ * counts. Both figures are reported. */
 
 static gint64 last_tick;
-static double max_gap_ms;
+static gint64 last_wait_ns;
+static double max_gap_ms;    /* wall clock */
+static double max_stall_ms;  /* wall clock minus run-queue wait */
+
+static gint64
+runqueue_wait_ns (void)
+{
+  g_autofree char *text = NULL;
+  unsigned long long run = 0, wait = 0;
+
+  if (!g_file_get_contents ("/proc/thread-self/schedstat", &text, NULL, NULL)
+      || sscanf (text, "%llu %llu", &run, &wait) != 2)
+    return -1;
+  return (gint64) wait;
+}
 
 static gboolean
 tick_cb (gpointer data)
 {
   gint64 now = g_get_monotonic_time ();
+  gint64 wait = runqueue_wait_ns ();
 
   if (last_tick > 0)
-    max_gap_ms = MAX (max_gap_ms, (now - last_tick) / 1000.0);
+    {
+      double gap = (now - last_tick) / 1000.0;
+      double waited = wait >= 0 && last_wait_ns >= 0 ? (wait - last_wait_ns) / 1e6 : 0.0;
+
+      max_gap_ms = MAX (max_gap_ms, gap);
+      max_stall_ms = MAX (max_stall_ms, gap - waited);
+    }
   last_tick = now;
+  last_wait_ns = wait;
   return G_SOURCE_CONTINUE;
 }
 
@@ -64,6 +97,7 @@ stall_reset (void)
 {
   last_tick = 0;
   max_gap_ms = 0.0;
+  max_stall_ms = 0.0;
 }
 
 /* --- helpers ------------------------------------------------------------------------- */
@@ -295,7 +329,7 @@ test_end_to_end (void)
   GtkTextView *answer_view;
   gint64 qa_id;
   guint changes, tick_id;
-  double ask_stall, train_stall;
+  double ask_stall, train_stall, ask_gap, train_gap;
 
   gtk_window_set_default_size (GTK_WINDOW (window), 1400, 860);
   gtk_window_present (GTK_WINDOW (window));
@@ -328,9 +362,11 @@ test_end_to_end (void)
   /* ask a preset: the answer streams in */
   stall_reset ();
   changes = ask_and_wait (panel, answer_view, 3);
-  ask_stall = max_gap_ms;
+  ask_stall = max_stall_ms;
+  ask_gap = max_gap_ms;
   g_test_message ("ask: %u tokens in %u updates of the answer box, longest main-loop stall %.1f ms",
                   mva_ask_panel_get_n_streamed (panel), changes, ask_stall);
+  g_test_message ("ask: wall-clock gap %.1f ms", ask_gap);
   g_assert_nonnull (mva_ask_panel_get_answer (panel));
   /* tokens came one by one and were shown before the answer was complete */
   g_assert_cmpuint (mva_ask_panel_get_n_streamed (panel), >=, 2);
@@ -403,6 +439,32 @@ test_end_to_end (void)
   g_assert_cmpuint (mva_library_view_get_batch_done (library), ==, 1);
   screenshot (window, "library");
 
+  /* the teacher: before anything is sent, the user sees where to and confirms */
+  {
+    GSettings *settings = mva_application_get_settings (app);
+    AdwMessageDialog *dialog = NULL;
+    g_autoptr(GList) toplevels = NULL;
+
+    g_settings_set_boolean (settings, "teacher-enabled", TRUE);
+    g_settings_set_string (settings, "teacher-endpoint", "http://127.0.0.1:9/v1");
+    g_settings_set_string (settings, "teacher-model", "test-teacher");
+    mva_library_view_select_all (library);
+    activate (library, "library.teach");
+    toplevels = gtk_window_list_toplevels ();
+    for (GList *l = toplevels; l != NULL; l = l->next)
+      if (ADW_IS_MESSAGE_DIALOG (l->data))
+        dialog = l->data;
+    g_assert_nonnull (dialog);
+    g_assert_nonnull (strstr (adw_message_dialog_get_heading (dialog), "127.0.0.1:9"));
+    g_assert_nonnull (strstr (adw_message_dialog_get_body (dialog), "http://127.0.0.1:9/v1/chat/completions"));
+    adw_message_dialog_response (dialog, "cancel");
+    gtk_window_destroy (GTK_WINDOW (dialog));
+    g_assert_false (mva_library_view_is_batch_running (library));
+    g_settings_reset (settings, "teacher-enabled");
+    g_settings_reset (settings, "teacher-endpoint");
+    g_settings_reset (settings, "teacher-model");
+  }
+
   /* improve: start and cancel; nothing recorded */
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.show-page", "s", "improve"));
   g_assert_cmpint (mva_improve_page_get_n_new (improve), >=, 1);
@@ -414,7 +476,8 @@ test_end_to_end (void)
   g_assert_cmpstr (mva_improve_page_get_state (improve), ==, "training");
   activate (improve, "improve.cancel");
   wait_for (page_not_training, improve, "the cancelled fine-tune");
-  train_stall = max_gap_ms;
+  train_stall = max_stall_ms;
+  train_gap = max_gap_ms;
   g_assert_cmpstr (mva_improve_page_get_state (improve), ==, "cancelled");
   g_assert_cmpuint (count_versions (TRUE), ==, 0);
 
@@ -423,7 +486,8 @@ test_end_to_end (void)
   stall_reset ();
   activate (improve, "improve.start");
   wait_for (page_not_training, improve, "the fine-tune");
-  train_stall = MAX (train_stall, max_gap_ms);
+  train_stall = MAX (train_stall, max_stall_ms);
+  train_gap = MAX (train_gap, max_gap_ms);
   g_test_message ("training: longest main-loop stall %.1f ms", train_stall);
   g_assert_cmpstr (mva_improve_page_get_state (improve), ==, "trained");
   g_assert_cmpuint (count_versions (TRUE), ==, 1);
@@ -436,7 +500,8 @@ test_end_to_end (void)
   activate (panel, "ask.ask");
   stall_reset ();
   wait_for (panel_not_asking, panel, "the answer of the new version");
-  ask_stall = MAX (ask_stall, max_gap_ms);
+  ask_stall = MAX (ask_stall, max_stall_ms);
+  ask_gap = MAX (ask_gap, max_gap_ms);
   g_assert_cmpstr (mva_ask_panel_get_state (panel), ==, "answered");
   wait_for (panel_recorded, panel, "the new answer in the library");
   {
@@ -451,7 +516,9 @@ test_end_to_end (void)
   }
 
   g_source_remove (tick_id);
-  g_test_message ("longest main-loop stall: ask %.1f ms, training %.1f ms", ask_stall, train_stall);
+  g_test_message ("longest main-loop stall: ask %.1f ms, training %.1f ms "
+                  "(wall-clock gaps with CPU waits: %.1f ms, %.1f ms)",
+                  ask_stall, train_stall, ask_gap, train_gap);
   g_assert_cmpfloat (ask_stall, <, MAX_STALL_MS);
   g_assert_cmpfloat (train_stall, <, MAX_STALL_MS);
 
