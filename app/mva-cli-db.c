@@ -2,7 +2,8 @@
  *
  * mva-cli-db.c: `mvaema-cli db check [--db FILE] [--json] [--search DIR]...`
  * (integrity_check, foreign_key_check, files whose recorded path is gone,
- * optionally found again by hash under DIR; exit 0 only when all is well) and
+ * optionally found again by hash under DIR and, with --relink, recorded at
+ * their new place; exit 0 only when all is well) and
  * `mvaema-cli db backup [--db FILE] OUT` (SQLite online backup API, safe
  * while other processes write).
  */
@@ -29,7 +30,8 @@ db_check (int argc, char **argv)
 {
   g_autofree char *db = NULL;
   g_auto(GStrv) search = NULL;
-  gboolean json = FALSE, all_ok;
+  gboolean json = FALSE, relink = FALSE, all_ok;
+  guint n_missing = 0, n_relinked = 0;
   g_autoptr(GError) error = NULL;
   g_autoptr(MvaStore) store = NULL;
   g_autoptr(MvaStoreCheck) check = NULL;
@@ -38,24 +40,48 @@ db_check (int argc, char **argv)
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the findings as one JSON object", NULL },
     { "search", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &search,
       "Look for missing images (by content hash) under DIR; may repeat", "DIR" },
+    { "relink", 0, 0, G_OPTION_ARG_NONE, &relink,
+      "With --search: record the new path of each missing image found again", NULL },
     { NULL }
   };
 
   if (!mva_cli_parse ("db check", NULL,
                       "Check the library: SQLite integrity, foreign keys, and images whose "
-                      "file is gone. Exits 0 only when all is well. Never modifies the file.",
+                      "file is gone. Exits 0 only when all is well. Modifies nothing unless "
+                      "--relink is given.",
                       entries, &argc, &argv))
     return 2;
   if (argc != 1)
     return mva_cli_fail ("db check: unexpected argument “%s”", argv[1]);
+  if (relink && search == NULL)
+    return mva_cli_fail ("db check: --relink needs --search DIR");
   store = mva_store_open (db, MVA_STORE_OPEN_READ_ONLY | MVA_STORE_OPEN_NO_MIGRATE, &error);
   if (store == NULL)
     return mva_cli_fail ("db check: %s", error->message);
   check = mva_store_check (store, (const char * const *) search, mva_cli_cancellable (), &error);
   if (check == NULL)
     return mva_cli_fail ("db check: %s", error->message);
+  n_missing = check->missing_files->len;
+  if (relink && check->integrity_errors->len == 0 && check->foreign_key_errors->len == 0)
+    {
+      g_autoptr(MvaStore) rw = NULL;
+
+      for (guint i = 0; i < check->missing_files->len; i++)
+        {
+          MvaMissingFile *f = g_ptr_array_index (check->missing_files, i);
+
+          if (f->found_path == NULL)
+            continue;
+          if (rw == NULL && (rw = mva_store_open (mva_store_get_path (store), 0, &error)) == NULL)
+            return mva_cli_fail ("db check: %s", error->message);
+          if (!mva_store_set_micrograph_path (rw, f->micrograph_id, f->found_path, &error))
+            return mva_cli_fail ("db check: %s", error->message);
+          n_relinked++;
+          n_missing--;
+        }
+    }
   all_ok = check->integrity_errors->len == 0 && check->foreign_key_errors->len == 0 &&
-           check->missing_files->len == 0;
+           n_missing == 0;
 
   if (json)
     {
@@ -66,6 +92,8 @@ db_check (int argc, char **argv)
       json_builder_add_string_value (b, mva_store_get_path (store));
       json_builder_set_member_name (b, "ok");
       json_builder_add_boolean_value (b, all_ok);
+      json_builder_set_member_name (b, "relinked");
+      json_builder_add_int_value (b, n_relinked);
       json_builder_set_member_name (b, "schema_version");
       json_builder_add_int_value (b, check->schema_version);
       add_strings (b, "integrity", check->integrity_errors);
@@ -106,6 +134,8 @@ db_check (int argc, char **argv)
         g_print ("foreign key: %s\n", (char *) g_ptr_array_index (check->foreign_key_errors, i));
       if (check->missing_files->len == 0)
         g_print ("files: ok\n");
+      if (n_relinked > 0)
+        g_print ("relinked: %u moved file(s) found again by content hash\n", n_relinked);
       for (guint i = 0; i < check->missing_files->len; i++)
         {
           MvaMissingFile *f = g_ptr_array_index (check->missing_files, i);
@@ -120,7 +150,7 @@ db_check (int argc, char **argv)
   if (!all_ok)
     return mva_cli_fail ("db check: %u integrity problem(s), %u foreign key problem(s), "
                          "%u missing file(s)", check->integrity_errors->len,
-                         check->foreign_key_errors->len, check->missing_files->len);
+                         check->foreign_key_errors->len, n_missing);
   return 0;
 }
 

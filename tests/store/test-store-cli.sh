@@ -236,7 +236,13 @@ assert c["ok"] is False and len(c["missing_files"]) == 1, c
 m = c["missing_files"][0]
 assert m["path"].endswith("fibres_1.png") and m["found"] == sys.argv[2], m
 EOF
+expect_fail "--relink without --search" "$CLI" db check --db "$DB" --relink
+"$CLI" db check --db "$DB" --search "$T/moved" --relink > "$T/relink.out" || fail "db check --relink"
+grep -q "relinked: 1" "$T/relink.out" || fail "relink reported"
+[ "$(q "$DB" "select count(*) from micrographs where path = '$T/moved/renamed.png'")" = 1 ] || fail "path relinked"
+"$CLI" db check --db "$DB" > /dev/null || fail "db check after relink"
 mv "$T/moved/renamed.png" "$S/images/fibres_1.png"
+"$CLI" db check --db "$DB" --search "$S/images" --relink > /dev/null || fail "relink back"
 "$CLI" db backup --db "$DB" "$T/backup.db" > /dev/null || fail "db backup"
 [ "$(q "$T/backup.db" 'select count(*) from qa_pairs')" = 100 ] || fail "backup holds the pairs"
 "$CLI" db check --db "$T/backup.db" > /dev/null || fail "backup passes db check"
