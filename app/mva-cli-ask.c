@@ -12,7 +12,8 @@
  * caption, question, image (+ qa_id, model_version_id with --db). With
  * --family N and no (or an empty) question the family's preset question is
  * asked. The caption uses --category, else the library's category of the
- * image (--db). Without --model: the library's adopted model (--db), else
+ * image (--db; when it has none, the best category of `classify` is stored
+ * as a prediction and used). Without --model: the library's adopted model (--db), else
  * the default model. --db records the answer (the image is imported when
  * new). --overlay writes the image with the whole answer's attention (or
  * token K's) as a heat map. --all-images asks every micrograph of the
@@ -327,6 +328,19 @@ mva_cli_ask (int    argc,
       micrograph = mva_store_get_micrograph (store, micrograph_id, &error);
       if (micrograph == NULL)
         return mva_cli_fail ("ask: %s", error->message);
+      /* no known category: predict one and keep it, so the caption can use it */
+      if (micrograph->category == NULL && (category == NULL || category[0] == '\0'))
+        {
+          g_autoptr(GArray) ranking = mva_assistant_classify (model, image, mva_cli_cancellable (),
+                                                              &error);
+
+          if (ranking == NULL)
+            return fail_error (error);
+          micrograph->category = g_strdup (g_array_index (ranking, MvaCategoryScore, 0).category);
+          if (!mva_store_set_category (store, micrograph_id, micrograph->category,
+                                       MVA_CATEGORY_SOURCE_PREDICTION, &error))
+            return mva_cli_fail ("ask: %s", error->message);
+        }
     }
   req.question = question;
   req.family = (guint) family;

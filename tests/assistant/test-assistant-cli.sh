@@ -116,6 +116,11 @@ a3=$("$cli" ask "$img2" --family 4 --db "$db" --model "$model" --json --max-toke
 q1=$(json "$a1" "d['qa_id']"); q2=$(json "$a2" "d['qa_id']"); q3=$(json "$a3" "d['qa_id']")
 v1=$(json "$a1" "d['model_version_id']")
 [ "$(json "$a1" "d['category']")" = nanowires ] || fail "the library's category is not used: $a1"
+# an image new to the library: imported, its category predicted and used for the caption
+"$cli" synth -o "$dir/extra" -n 1 --width 128 --height 96 --seed 9 -t 1 >/dev/null 2>&1
+a0=$("$cli" ask "$dir/extra/tips/tips-0000.tif" --family 1 --db "$db" --model "$model" --json --max-tokens 4)
+[ "$(json "$a0" "d['category'] in 'biological fibres films mems nanowires particles patterned porous powder tips'.split() and d['caption'].startswith('This SEM image shows')")" = True ] \
+  || fail "new image: no predicted category: $a0"
 "$cli" review --db "$db" "$q1" accept >/dev/null
 corr="The particles are about 40 nm across and evenly spaced."
 "$cli" review --db "$db" "$q2" correct "$corr" >/dev/null
@@ -155,7 +160,7 @@ expect_fail "weights" "$cli" models --db "$db" adopt "$v2"
 
 # --- batch over the library -------------------------------------------------------------
 "$cli" ask --all-images --family 4 --csv "$dir/all.csv" --db "$db" --max-tokens 4 2>/dev/null >/dev/null
-[ "$(wc -l < "$dir/all.csv")" -eq 21 ] || fail "--all-images: expected 20 rows + header"
+[ "$(wc -l < "$dir/all.csv")" -eq 22 ] || fail "--all-images: expected 21 rows (20 synth + 1 new) + header"
 head -1 "$dir/all.csv" | grep -q '^micrograph_id,image,category,family,question,answer' || fail "CSV header"
 
 # --- Ctrl+C during a retrain: exit 130, nothing recorded --------------------------------
