@@ -10,6 +10,7 @@
 # the Zeiss CZ_SEM text cut out of the TIFFs by searching for their first
 # keys, no TIFF parsing), plus any TIFF/DM under $SYNTH_DIR (synth output).
 # Crash reproducers and logs land in BUILD/fuzz-image-out/<target>/.
+# TARGETS="dm load" limits the run to some targets.
 set -uo pipefail
 secs="${1:-300}"
 here="$(cd "$(dirname "$0")/.." && pwd)"
@@ -54,7 +55,7 @@ PY
 }
 
 printf '%-10s %12s %10s %8s\n' target executions exec/s crashes
-for t in tiffmeta sidecar dm load; do
+for t in ${TARGETS:-tiffmeta sidecar dm load}; do
   bin="$build/tests/fuzz/fuzz-image-$t"
   if [ ! -x "$bin" ]; then
     echo "missing $bin" >&2
