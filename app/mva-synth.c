@@ -258,7 +258,7 @@ mva_synth_sample_write_tiff (MvaSynthSample *s, const char *path, GError **error
 // --- data set ------------------------------------------------------------------------
 
 #define SHEET_COLS 6
-#define THUMB_W 256
+#define THUMB_BOX 256 /* thumbnails fit a 256 x 256 box */
 
 typedef struct
 {
@@ -267,6 +267,7 @@ typedef struct
   guint       per_class;
   guint       total;
   guint       cols;
+  guint       thumb_w;
   guint       thumb_h;
   GMutex      lock;
   GCond       cond;
@@ -378,7 +379,7 @@ worker (gpointer data, gpointer user_data)
     }
   lines = sample_lines (s, rel);
   if (index < job->cols)
-    thumb = make_thumb (s, THUMB_W, job->thumb_h);
+    thumb = make_thumb (s, job->thumb_w, job->thumb_h);
 
 done:
   g_mutex_lock (&job->lock);
@@ -396,7 +397,7 @@ static gboolean
 write_sheet (Job *job, const char *path, GError **error)
 {
   int label_w = 150, pad = 6;
-  int cw = THUMB_W + pad, ch = (int) job->thumb_h + pad;
+  int cw = (int) job->thumb_w + pad, ch = (int) job->thumb_h + pad;
   int W = label_w + (int) job->cols * cw + pad, H = MVA_SYNTH_N_CATEGORIES * ch + pad;
   cairo_surface_t *surf = cairo_image_surface_create (CAIRO_FORMAT_RGB24, W, H);
   cairo_t *cr = cairo_create (surf);
@@ -404,6 +405,14 @@ write_sheet (Job *job, const char *path, GError **error)
   unsigned char *data;
   int stride;
 
+  if (cairo_surface_status (surf) != CAIRO_STATUS_SUCCESS)
+    {
+      g_set_error (error, MVA_SYNTH_ERROR, MVA_SYNTH_ERROR_IO, "cannot make a %dx%d contact sheet: %s",
+                   W, H, cairo_status_to_string (cairo_surface_status (surf)));
+      cairo_destroy (cr);
+      cairo_surface_destroy (surf);
+      return FALSE;
+    }
   cairo_set_source_rgb (cr, 0.12, 0.12, 0.12);
   cairo_paint (cr);
   cairo_surface_flush (surf);
@@ -419,9 +428,9 @@ write_sheet (Job *job, const char *path, GError **error)
         for (guint y = 0; y < job->thumb_h; y++)
           {
             guint32 *row = (guint32 *) (gpointer) (data + (gsize) (oy + y) * stride) + ox;
-            for (guint x = 0; x < THUMB_W; x++)
+            for (guint x = 0; x < job->thumb_w; x++)
               {
-                guint32 v = t[(gsize) y * THUMB_W + x];
+                guint32 v = t[(gsize) y * job->thumb_w + x];
                 row[x] = (v << 16) | (v << 8) | v;
               }
           }
@@ -503,7 +512,12 @@ mva_synth_generate (const MvaSynthConfig *config,
   job.per_class = per_class;
   job.total = per_class * MVA_SYNTH_N_CATEGORIES;
   job.cols = MIN (per_class, SHEET_COLS);
-  job.thumb_h = MAX (1u, (guint) ((double) THUMB_W * (config->height + (config->databar ? _mva_synth_databar_height ((int) config->width) : 0)) / config->width + 0.5));
+  {
+    double th = config->height + (config->databar ? _mva_synth_databar_height ((int) config->width) : 0);
+    double f = MIN (THUMB_BOX / (double) config->width, THUMB_BOX / th);
+    job.thumb_w = MAX (1u, (guint) (config->width * f + 0.5));
+    job.thumb_h = MAX (1u, (guint) (th * f + 0.5));
+  }
   job.lines = g_new0 (char *, job.total);
   job.thumbs = g_new0 (guint8 *, MVA_SYNTH_N_CATEGORIES * job.cols);
   g_mutex_init (&job.lock);
