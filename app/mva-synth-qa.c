@@ -200,7 +200,9 @@ answer_morph (MvaSynthScene *sc)
       const char *w = cv < 0.08 ? "highly uniform" : cv < 0.16 ? "fairly uniform" :
                       cv < 0.26 ? "moderately varied" : "broadly distributed";
       int k = _mva_synth_rng_int (&sc->rng, 3);
-      if (k == 0)
+      if (cv < 0.02)
+        unif = g_strdup_printf ("All of them have the same %s within the resolution of the image.", f->size_name);
+      else if (k == 0)
         unif = g_strdup_printf ("Sizes are %s, with a spread of about %.0f%% around the mean.", w, 100 * cv);
       else if (k == 1)
         {
