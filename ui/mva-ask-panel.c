@@ -31,6 +31,7 @@ struct _MvaAskPanel
   GtkLabel        *model_label;
   GtkDropDown     *category_dropdown;
   GtkWidget       *ranking_box;     /* rows of the last classification */
+  GtkExpander     *ranking_expander;
   GtkDropDown     *preset_dropdown;
   GtkTextView     *question_view;
   GtkWidget       *ask_button;
@@ -672,6 +673,8 @@ ask_action (GtkWidget  *widget,
 
   self->ask_cancellable = g_cancellable_new ();
   job = job_new (self, path);
+  /* room for the answer */
+  gtk_expander_set_expanded (self->ranking_expander, FALSE);
   set_state (self, "asking");
   gtk_label_set_label (self->answer_info, _("Thinking…"));
   mva_assistant_ask_async (model, path, &request, token_cb, job, self->ask_cancellable,
@@ -775,7 +778,7 @@ show_ranking (MvaAskPanel *self,
     gtk_box_remove (GTK_BOX (self->ranking_box), child);
   if (ranking == NULL)
     {
-      gtk_widget_set_visible (self->ranking_box, FALSE);
+      gtk_widget_set_visible (GTK_WIDGET (self->ranking_expander), FALSE);
       return;
     }
 
@@ -818,7 +821,16 @@ show_ranking (MvaAskPanel *self,
       gtk_list_box_append (GTK_LIST_BOX (list), row);
     }
   gtk_box_append (GTK_BOX (self->ranking_box), list);
-  gtk_widget_set_visible (self->ranking_box, TRUE);
+  if (ranking->len > 0)
+    {
+      const MvaCategoryScore *best = &g_array_index (ranking, MvaCategoryScore, 0);
+      g_autofree char *label = g_strdup_printf (_("Classified: %s (%.0f %%)"), best->category,
+                                                best->score * 100.0);
+
+      gtk_expander_set_label (self->ranking_expander, label);
+    }
+  gtk_expander_set_expanded (self->ranking_expander, TRUE);
+  gtk_widget_set_visible (GTK_WIDGET (self->ranking_expander), TRUE);
 }
 
 static void
@@ -1277,8 +1289,13 @@ build (MvaAskPanel *self)
   gtk_box_append (GTK_BOX (row), button);
   gtk_box_append (GTK_BOX (box), row);
   self->ranking_box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 0);
-  gtk_widget_set_visible (self->ranking_box, FALSE);
-  gtk_box_append (GTK_BOX (box), self->ranking_box);
+  gtk_widget_set_margin_top (self->ranking_box, 6);
+  self->ranking_expander = GTK_EXPANDER (gtk_expander_new (NULL));
+  gtk_expander_set_child (self->ranking_expander, self->ranking_box);
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->ranking_expander),
+                               _("The 10 categories ranked by the model; click one to use it"));
+  gtk_widget_set_visible (GTK_WIDGET (self->ranking_expander), FALSE);
+  gtk_box_append (GTK_BOX (box), GTK_WIDGET (self->ranking_expander));
 
   /* question */
   gtk_box_append (GTK_BOX (box), heading (_("Question")));

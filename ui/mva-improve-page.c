@@ -280,6 +280,7 @@ rebuild_report (MvaImprovePage *self,
                                                model_dir != NULL ? model_dir : "MODEL",
                                                model_dir != NULL ? model_dir : "MODEL");
 
+      adw_preferences_group_set_description (self->report_group, NULL);
       adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), _("No evaluation report for this model"));
       adw_action_row_set_subtitle (ADW_ACTION_ROW (row), hint);
       gtk_list_box_append (GTK_LIST_BOX (list), row);
