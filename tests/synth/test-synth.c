@@ -865,7 +865,13 @@ test_interrupt (void)
   g_spawn_async (NULL, (char **) argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDERR_TO_DEV_NULL,
                  NULL, NULL, &pid, &error);
   g_assert_no_error (error);
-  g_usleep (1500 * 1000);
+  /* interrupt once images are being written (the handler is installed by then) */
+  {
+    g_autofree char *first = g_build_filename (dir, "biological", "biological-0000.tif", NULL);
+    for (waited = 0; waited < 1200 && !g_file_test (first, G_FILE_TEST_EXISTS); waited++)
+      g_usleep (50 * 1000);
+    g_assert_true (g_file_test (first, G_FILE_TEST_EXISTS));
+  }
   kill (pid, SIGINT);
   for (waited = 0; waited < 600; waited++)
     {
