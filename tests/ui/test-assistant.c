@@ -249,6 +249,15 @@ screenshot (MvaWindow  *window,
   g_autofree char *path = g_build_filename (shot_dir, file, NULL);
   int w, h;
 
+  /* toasts pass (5 s each): the pictures are also the documentation's */
+  {
+    GType toast_type = g_type_from_name ("AdwToastWidget");
+    gint64 until = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+
+    while (toast_type != 0 && find_widget (widget, toast_type, NULL) != NULL
+           && g_get_monotonic_time () < until)
+      g_main_context_iteration (NULL, TRUE);
+  }
   wait_frames (widget, 3);
   w = gtk_widget_get_width (widget);
   h = gtk_widget_get_height (widget);
