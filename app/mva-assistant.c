@@ -349,6 +349,48 @@ mva_answer_free (MvaAnswer *a)
   g_free (a);
 }
 
+gint
+mva_answer_token_at (const MvaAnswer *a,
+                     gsize            offset)
+{
+  gsize pos = 0;
+
+  g_return_val_if_fail (a != NULL, -1);
+  for (guint t = 0; t < a->n_tokens && a->pieces != NULL && a->pieces[t] != NULL; t++)
+    {
+      gsize len = strlen (a->pieces[t]);
+
+      if (offset < pos + len)
+        return (gint) t;
+      pos += len;
+    }
+  return -1;
+}
+
+float *
+mva_answer_span_attention (const MvaAnswer *a,
+                           guint            first,
+                           guint            n)
+{
+  float *out;
+  guint end;
+
+  g_return_val_if_fail (a != NULL, NULL);
+  out = g_new0 (float, MAX (a->n_patches, 1));
+  if (n == 0 || a->n_tokens == 0)
+    {
+      if (a->mean_attention != NULL)
+        memcpy (out, a->mean_attention, sizeof (float) * a->n_patches);
+      return out;
+    }
+  first = MIN (first, a->n_tokens - 1);
+  end = MIN (a->n_tokens, first + n);
+  for (guint t = first; t < end; t++)
+    for (guint p = 0; p < a->n_patches; p++)
+      out[p] += a->attention[(gsize) t * a->n_patches + p] / (float) (end - first);
+  return out;
+}
+
 typedef struct
 {
   MvaAssistantModel *model;

@@ -156,6 +156,16 @@ typedef struct
 
 void       mva_answer_free (MvaAnswer *answer);
 
+/* The token whose piece holds byte offset `offset` of answer->answer (for
+ * "the word under the pointer"); -1 when out of range. */
+gint       mva_answer_token_at        (const MvaAnswer *answer,
+                                       gsize            offset);
+/* Mean attention map (n_patches, caller frees) of tokens [first, first + n)
+ * (clamped), e.g. the tokens of one word; the whole-answer map when n is 0. */
+float     *mva_answer_span_attention  (const MvaAnswer *answer,
+                                       guint            first,
+                                       guint            n);
+
 /* Called once per generated token: index from 0, the token id, the text it
  * adds to the answer (may be "" for a partial UTF-8 sequence), and its
  * attention map (n_patches floats, valid during the call only). Runs in the

@@ -176,6 +176,20 @@ test_ask_blocking (void)
   g_assert_cmpfloat (fabs (sum - 1.0), <, 1e-3);
   g_assert_cmpfloat (a->ms, >=, a->first_token_ms);
 
+  /* pointing at a byte of the answer finds its token; spans average maps */
+  if (a->n_tokens > 0 && a->answer[0] != '\0')
+    {
+      gsize last = strlen (a->answer) - 1;
+      gint t = mva_answer_token_at (a, last);
+      g_autofree float *all = mva_answer_span_attention (a, 0, 0);
+      g_autofree float *one = mva_answer_span_attention (a, 0, 1);
+
+      g_assert_cmpint (t, >=, 0);
+      g_assert_cmpint (t, <, (gint) a->n_tokens);
+      g_assert_cmpint (mva_answer_token_at (a, last + 1), ==, -1);
+      g_assert_cmpmem (all, 49 * sizeof (float), a->mean_attention, 49 * sizeof (float));
+      g_assert_cmpmem (one, 49 * sizeof (float), a->attention, 49 * sizeof (float));
+    }
   /* the library blob round-trips */
   {
     g_autoptr(GBytes) ab = mva_assistant_attention_blob (a);
