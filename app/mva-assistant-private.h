@@ -32,4 +32,10 @@ gboolean _mva_assistant_finetune (const MvaFinetuneArgs  *args,
                                   double                 *final_loss,
                                   GError                **error);
 
+/* Run func on a dedicated GThread (not GTask's limited pool: asks and
+ * retrains are long); the task keeps a reference until func returns. */
+void _mva_assistant_run_in_thread (GTask           *task,
+                                   const char      *name,
+                                   GTaskThreadFunc  func);
+
 G_END_DECLS

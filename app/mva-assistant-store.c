@@ -953,7 +953,7 @@ mva_assistant_retrain_async (MvaStore                *store,
   d->progress_data = progress_data;
   d->context = g_main_context_ref_thread_default ();
   g_task_set_task_data (task, d, retrain_async_free);
-  g_task_run_in_thread (task, retrain_thread);
+  _mva_assistant_run_in_thread (task, "mva-retrain", retrain_thread);
 }
 
 MvaRetrainResult *

@@ -11,7 +11,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "mva-assistant.h"
+#include "mva-assistant-private.h"
 #include "mva-preprocess.h"
 #include "mve-tokenizer.h"
 #include "mve.h"
@@ -687,6 +687,36 @@ mva_assistant_classify (MvaAssistantModel  *model,
 
 typedef struct
 {
+  GTask           *task;
+  GTaskThreadFunc  func;
+} ThreadJob;
+
+static gpointer
+thread_main (gpointer data)
+{
+  ThreadJob *job = data;
+
+  job->func (job->task, g_task_get_source_object (job->task), g_task_get_task_data (job->task),
+             g_task_get_cancellable (job->task));
+  g_object_unref (job->task);
+  g_free (job);
+  return NULL;
+}
+
+void
+_mva_assistant_run_in_thread (GTask           *task,
+                              const char      *name,
+                              GTaskThreadFunc  func)
+{
+  ThreadJob *job = g_new (ThreadJob, 1);
+
+  job->task = g_object_ref (task);
+  job->func = func;
+  g_thread_unref (g_thread_new (name, thread_main, job));
+}
+
+typedef struct
+{
   MvaAssistantModel *model;
   char              *path;
   char              *question;
@@ -832,7 +862,7 @@ mva_assistant_ask_async (MvaAssistantModel   *model,
   d->user_data = user_data;
   d->context = g_main_context_ref_thread_default ();
   g_task_set_task_data (task, d, ask_async_free);
-  g_task_run_in_thread (task, ask_thread);
+  _mva_assistant_run_in_thread (task, "mva-ask", ask_thread);
 }
 
 MvaAnswer *
@@ -886,7 +916,7 @@ mva_assistant_classify_async (MvaAssistantModel  *model,
   d->path = g_strdup (image_path);
   d->context = g_main_context_ref_thread_default ();
   g_task_set_task_data (task, d, ask_async_free);
-  g_task_run_in_thread (task, classify_thread);
+  _mva_assistant_run_in_thread (task, "mva-classify", classify_thread);
 }
 
 GArray *

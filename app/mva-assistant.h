@@ -23,8 +23,8 @@
  * threads asking at once run one after the other. The blocking calls
  * (mva_assistant_ask, mva_assistant_classify, mva_assistant_retrain) run their
  * callbacks in the calling thread: call them from a worker thread in a GUI
- * and marshal yourself, or use the _async variants, which run on a GLib
- * worker thread and deliver every callback (tokens, progress) and the
+ * and marshal yourself, or use the _async variants, which run on a thread
+ * of their own (not GTask's pool) and deliver every callback (tokens, progress) and the
  * GAsyncReadyCallback in the thread-default GMainContext of the thread that
  * called _async, in order: all token/progress callbacks come before the
  * ready callback. Cancelling the GCancellable stops generation or training
