@@ -660,7 +660,7 @@ build (MvaLibraryView *self)
                                _("Images with at least one answer in this state"));
   self->search_entry = GTK_SEARCH_ENTRY (gtk_search_entry_new ());
   gtk_widget_set_hexpand (GTK_WIDGET (self->search_entry), TRUE);
-  g_object_set (self->search_entry, "placeholder-text", _("Search file names"), NULL);
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->search_entry), _("Search file names"));
   g_signal_connect_swapped (self->category_dropdown, "notify::selected", G_CALLBACK (filter_changed_cb), self);
   g_signal_connect_swapped (self->review_dropdown, "notify::selected", G_CALLBACK (filter_changed_cb), self);
   g_signal_connect_swapped (self->search_entry, "search-changed", G_CALLBACK (filter_changed_cb), self);
@@ -680,6 +680,7 @@ build (MvaLibraryView *self)
   gtk_list_box_set_selection_mode (self->list, GTK_SELECTION_MULTIPLE);
   gtk_list_box_set_activate_on_single_click (self->list, FALSE);
   gtk_widget_add_css_class (GTK_WIDGET (self->list), "boxed-list");
+  gtk_widget_set_name (GTK_WIDGET (self->list), "library-list");
   gtk_widget_set_valign (GTK_WIDGET (self->list), GTK_ALIGN_START);
   gtk_widget_set_margin_top (GTK_WIDGET (self->list), 12);
   gtk_widget_set_margin_bottom (GTK_WIDGET (self->list), 12);

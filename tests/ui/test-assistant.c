@@ -520,6 +520,25 @@ test_end_to_end (void)
     }
   }
 
+  /* opening an image from the library shows it in the viewer */
+  {
+    GtkListBox *list = GTK_LIST_BOX (find_widget (GTK_WIDGET (library), GTK_TYPE_LIST_BOX, "library-list"));
+    g_autoptr(GFile) missing = g_file_new_for_path ("/nonexistent/missing.png");
+    GtkListBoxRow *row;
+
+    g_assert_nonnull (list);
+    mva_library_view_set_filter (library, NULL, 0);
+    row = gtk_list_box_get_row_at_index (list, 0);
+    g_assert_nonnull (row);
+    mva_window_open_file (window, missing);
+    wait_for (window_loaded, window, "the failed load");
+    g_assert_cmpstr (mva_window_get_state (window), ==, "error");
+    g_signal_emit_by_name (list, "row-activated", row);
+    wait_for (window_loaded, window, "the library's image");
+    g_assert_cmpstr (mva_window_get_state (window), ==, "image");
+    g_assert_true (g_file_equal (mva_window_get_file (window), file));
+  }
+
   /* improve: start and cancel; nothing recorded */
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.show-page", "s", "improve"));
   g_assert_cmpint (mva_improve_page_get_n_new (improve), >=, 1);
