@@ -14,6 +14,7 @@
 
 #include "mva-assistant.h"
 #include "mva-overlay.h"
+#include "mva-store.h"
 #include "mva-synth.h"
 #include "mve-tokenizer.h"
 #include "mve.h"
@@ -439,6 +440,159 @@ test_overlay (void)
   g_assert_true (g_file_test (png, G_FILE_TEST_IS_REGULAR));
 }
 
+typedef struct
+{
+  guint             n_progress;
+  guint             n_steps;
+  gboolean          other_thread;
+  GThread          *thread;
+  gboolean          done;
+  guint             progress_at_done;
+  MvaRetrainResult *result;
+  GError           *error;
+} RetrainWatch;
+
+static void
+on_retrain_progress (const MvaRetrainProgress *p, gpointer user)
+{
+  RetrainWatch *w = user;
+
+  g_assert_false (w->done);
+  if (g_thread_self () != w->thread)
+    w->other_thread = TRUE;
+  w->n_progress++;
+  if (p->phase == MVA_RETRAIN_PHASE_TRAINING)
+    {
+      w->n_steps++;
+      g_assert_true (isfinite (p->loss));
+    }
+}
+
+static void
+on_retrain_done (GObject *source, GAsyncResult *res, gpointer user)
+{
+  RetrainWatch *w = user;
+
+  w->result = mva_assistant_retrain_finish (res, &w->error);
+  w->progress_at_done = w->n_progress;
+  w->done = TRUE;
+}
+
+/* Record answers about two images, review them, retrain in the background:
+ * a new version (parent = the model, not adopted) with its metrics; a
+ * cancelled retrain records nothing. */
+static void
+test_retrain (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *db = g_build_filename (fx.dir, "lib", "library.db", NULL);
+  g_autoptr(MvaStore) store = mva_store_open (db, 0, &error);
+  g_autoptr(MvaAssistantModel) model = mva_assistant_model_load (fx.model_dir, 1, &error);
+  g_autofree char *second = g_build_filename (fx.dir, "dots.tif", NULL);
+  const char *paths[2] = { fx.image_path, second };
+  const char *cats[2] = { "nanowires", "particles" };
+  g_autoptr(GPtrArray) versions = NULL;
+  MvaRetrainOptions o;
+  RetrainWatch w = { 0 };
+  gint64 qa[2], base;
+
+  g_assert_no_error (error);
+  {
+    MvaSynthConfig cfg = MVA_SYNTH_CONFIG_INIT;
+    g_autoptr(MvaSynthSample) s = NULL;
+
+    cfg.width = 128;
+    cfg.height = 96;
+    s = mva_synth_sample_new (&cfg, MVA_SYNTH_PARTICLES, 1);
+    g_assert_true (mva_synth_sample_write_tiff (s, second, &error));
+  }
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autoptr(MvaImage) image = mva_image_load (paths[i], 0, &error);
+      g_autoptr(MvaAnswer) a = NULL;
+      MvaAskRequest req = { NULL, 3, cats[i], 6 };
+      gint64 mid = mva_store_add_micrograph_file (store, paths[i], cats[i],
+                                                  MVA_CATEGORY_SOURCE_USER, NULL, &error);
+
+      g_assert_no_error (error);
+      a = mva_assistant_ask (model, image, &req, NULL, NULL, NULL, &error);
+      g_assert_no_error (error);
+      qa[i] = mva_assistant_record_answer (store, mid, a, &error);
+      g_assert_no_error (error);
+      g_assert_cmpint (qa[i], >, 0);
+    }
+  g_assert_cmpint (mva_assistant_count_new_reviews (store, NULL), ==, 0);
+  g_assert_cmpint (mva_store_add_review (store, qa[0], MVA_REVIEW_ACCEPTED, NULL, "t", &error), >, 0);
+  g_assert_cmpint (mva_store_add_review (store, qa[1], MVA_REVIEW_CORRECTED,
+                                         "Round particles about 50 nm across.", "t", &error), >, 0);
+  g_assert_cmpint (mva_assistant_count_new_reviews (store, NULL), ==, 2);
+  base = mva_assistant_model_version_for_dir (store, fx.model_dir, &error);
+  g_assert_no_error (error);
+
+  mva_retrain_options_init (&o);
+  o.steps = 3;
+  o.batch = 2;
+  o.threads = 1;
+  w.thread = g_thread_self ();
+  mva_assistant_retrain_async (store, &o, on_retrain_progress, &w, NULL, on_retrain_done, &w);
+  while (!w.done)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_no_error (w.error);
+  g_assert_nonnull (w.result);
+  g_assert_false (w.other_thread);
+  g_assert_cmpuint (w.n_steps, ==, 3);
+  g_assert_cmpuint (w.progress_at_done, ==, w.n_progress);
+  g_assert_cmpuint (w.result->n_reviewed, ==, 2);
+  g_assert_true (w.result->heldout_is_train);
+  g_assert_cmpint (w.result->base_version_id, ==, base);
+  {
+    g_autoptr(MvaModelVersion) mv = mva_store_get_model_version (store, w.result->model_version_id, &error);
+    g_autofree char *data = g_build_filename (w.result->model_dir, "data", "qa.jsonl", NULL);
+    g_autofree char *text = NULL;
+
+    g_assert_no_error (error);
+    g_assert_false (mv->adopted);
+    g_assert_cmpint (mv->parent_id, ==, base);
+    g_assert_nonnull (mv->metrics_json);
+    g_assert_true (g_file_get_contents (data, &text, NULL, NULL));
+    g_assert_nonnull (strstr (text, "Round particles about 50 nm across."));
+  }
+  g_assert_true (mva_assistant_adopt (store, w.result->model_version_id, &error));
+  {
+    g_autofree char *cur = mva_assistant_current_model_dir (store, &error);
+
+    g_assert_cmpstr (cur, ==, w.result->model_dir);
+  }
+  {
+    gint64 back = 0;
+
+    g_assert_true (mva_assistant_rollback (store, &back, &error));
+    g_assert_cmpint (back, ==, base);
+  }
+  g_assert_true (mva_assistant_discard (store, w.result->model_version_id, &error));
+  g_assert_false (g_file_test (w.result->model_dir, G_FILE_TEST_EXISTS));
+  mva_retrain_result_free (w.result);
+
+  /* cancelled: nothing recorded */
+  versions = mva_store_list_model_versions (store, &error);
+  {
+    g_autoptr(GCancellable) cancel = g_cancellable_new ();
+    g_autoptr(GPtrArray) after = NULL;
+    RetrainWatch c = { 0 };
+
+    c.thread = g_thread_self ();
+    g_cancellable_cancel (cancel);
+    mva_assistant_retrain_async (store, &o, on_retrain_progress, &c, cancel, on_retrain_done, &c);
+    while (!c.done)
+      g_main_context_iteration (NULL, TRUE);
+    g_assert_null (c.result);
+    g_assert_error (c.error, MVA_ASSISTANT_ERROR, MVA_ASSISTANT_ERROR_CANCELLED);
+    g_clear_error (&c.error);
+    after = mva_store_list_model_versions (store, &error);
+    g_assert_cmpuint (after->len, ==, versions->len);
+  }
+}
+
 static void
 rm_rf (const char *path)
 {
@@ -473,6 +627,7 @@ main (int argc, char **argv)
   g_test_add_func ("/assistant/ask-async", test_ask_async);
   g_test_add_func ("/assistant/classify", test_classify);
   g_test_add_func ("/assistant/overlay", test_overlay);
+  g_test_add_func ("/assistant/retrain", test_retrain);
   rc = g_test_run ();
   rm_rf (fx.dir);
   g_free (fx.dir);
