@@ -1353,6 +1353,7 @@ build (MvaAskPanel *self)
   buffer = gtk_text_view_get_buffer (self->answer_view);
   gtk_text_buffer_create_tag (buffer, "focus", "background", "rgba(246,211,45,0.45)", NULL);
   motion = gtk_event_controller_motion_new ();
+  gtk_event_controller_set_name (motion, "mva-word-pointer");
   g_signal_connect (motion, "motion", G_CALLBACK (answer_motion_cb), self);
   g_signal_connect (motion, "leave", G_CALLBACK (answer_leave_cb), self);
   gtk_widget_add_controller (GTK_WIDGET (self->answer_view), motion);

@@ -419,7 +419,38 @@ test_end_to_end (void)
   g_assert_false (mva_heat_overlay_has_map (MVA_HEAT_OVERLAY (heat_w)));
   activate (panel, "ask.toggle-overlay");
   g_assert_true (mva_heat_overlay_has_map (MVA_HEAT_OVERLAY (heat_w)));
-  /* one word's map */
+  /* pointing at a word of the answer shows that word's map */
+  {
+    g_autoptr(GListModel) controllers = gtk_widget_observe_controllers (GTK_WIDGET (answer_view));
+    GtkTextBuffer *buffer = gtk_text_view_get_buffer (answer_view);
+    GtkEventController *motion = NULL;
+    GdkRectangle rect;
+    GtkTextIter iter;
+    int wx, wy, n_chars = gtk_text_buffer_get_char_count (buffer);
+
+    for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
+      {
+        g_autoptr(GObject) c = g_list_model_get_item (controllers, i);
+
+        if (GTK_IS_EVENT_CONTROLLER_MOTION (c)
+            && g_strcmp0 (gtk_event_controller_get_name (GTK_EVENT_CONTROLLER (c)), "mva-word-pointer") == 0)
+          motion = GTK_EVENT_CONTROLLER (c);
+      }
+    g_assert_nonnull (motion);
+    wait_frames (GTK_WIDGET (window), 2);
+    /* the last character belongs to the last token */
+    gtk_text_buffer_get_iter_at_offset (buffer, &iter, MAX (n_chars - 1, 0));
+    gtk_text_view_get_iter_location (answer_view, &iter, &rect);
+    gtk_text_view_buffer_to_window_coords (answer_view, GTK_TEXT_WINDOW_WIDGET,
+                                           rect.x + MAX (rect.width / 2, 1), rect.y + rect.height / 2,
+                                           &wx, &wy);
+    g_signal_emit_by_name (motion, "motion", (double) wx, (double) wy);
+    g_assert_cmpint (mva_ask_panel_get_focus_token (panel), ==,
+                     (int) mva_ask_panel_get_n_streamed (panel) - 1);
+    g_signal_emit_by_name (motion, "leave");
+    g_assert_cmpint (mva_ask_panel_get_focus_token (panel), ==, -1);
+  }
+  /* one word's map, kept */
   mva_ask_panel_focus_token (panel, 0);
   g_assert_cmpint (mva_ask_panel_get_focus_token (panel), ==, 0);
   g_assert_true (mva_heat_overlay_has_map (MVA_HEAT_OVERLAY (heat_w)));
