@@ -841,3 +841,10 @@ mva_improve_page_get_n_loss_points (MvaImprovePage *self)
   g_return_val_if_fail (MVA_IS_IMPROVE_PAGE (self), 0);
   return mva_loss_plot_get_n_points (self->plot);
 }
+
+const char *
+mva_improve_page_get_report_dir (MvaImprovePage *self)
+{
+  g_return_val_if_fail (MVA_IS_IMPROVE_PAGE (self), NULL);
+  return self->report_dir;
+}

@@ -35,6 +35,9 @@ const char *mva_improve_page_get_state   (MvaImprovePage *self);
 gint64      mva_improve_page_get_n_new   (MvaImprovePage *self);
 /* Loss points plotted during the current/last run. */
 guint       mva_improve_page_get_n_loss_points (MvaImprovePage *self);
+/* Folder of the report shown (what Export copies), or NULL when the
+ * current model has none. */
+const char *mva_improve_page_get_report_dir (MvaImprovePage *self);
 /* Re-read counts, versions and the report from the library. */
 void        mva_improve_page_refresh     (MvaImprovePage *self);
 

@@ -28,6 +28,7 @@
 #include "mva-ask-panel.h"
 #include "mva-improve-page.h"
 #include "mva-library-view.h"
+#include "mva-report.h"
 #include "mva-store.h"
 #include "mva-window.h"
 
@@ -614,6 +615,34 @@ test_end_to_end (void)
     g_assert_nonnull (adopted);
     g_assert_cmpint (adopted->parent_id, !=, 0);
     g_assert_cmpint (qa->model_version_id, ==, adopted->id);
+  }
+
+  /* the current model's evaluation report is shown; an earlier version can be restored */
+  {
+    g_autoptr(GError) error = NULL;
+    g_autoptr(MvaStore) store = mva_store_open (db_path, MVA_STORE_OPEN_DEFAULT, &error);
+    g_autoptr(MvaModelVersion) adopted = mva_store_get_adopted_model (store, &error);
+    g_autofree char *model_dir = g_path_get_dirname (adopted->file_path);
+    g_autofree char *report_dir = g_build_filename (model_dir, "report", NULL);
+    g_autoptr(MvaReport) report = mva_report_new ("test report", NULL);
+    const char *families[] = { "Basics" };
+    const char *refs[] = { "The image shows nanotubes.", NULL };
+    g_autoptr(MvaModelVersion) restored = NULL;
+
+    mva_report_set_family_names (report, families, 1);
+    mva_report_add_answer (report, mva_report_add_fold (report), 0, "What is shown?",
+                           "The image shows particles.", refs);
+    g_assert_true (mva_report_write (report, report_dir, &error));
+    g_assert_no_error (error);
+    g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.show-page", "s", "improve"));
+    g_assert_cmpstr (mva_improve_page_get_report_dir (improve), ==, report_dir);
+
+    g_assert_true (gtk_widget_activate_action (GTK_WIDGET (improve), "improve.restore", "x",
+                                               adopted->parent_id));
+    restored = mva_store_get_adopted_model (store, &error);
+    g_assert_nonnull (restored);
+    g_assert_cmpint (restored->id, ==, adopted->parent_id);
+    g_assert_null (mva_improve_page_get_report_dir (improve));
   }
 
   g_source_remove (tick_id);
