@@ -112,10 +112,35 @@ mva_assistant_current_model_dir (MvaStore  *store,
   return mva_assistant_default_model_dir (error);
 }
 
+static gint64 model_version_for_dir_locked (MvaStore *store, const char *model_dir, GError **error);
+
+/* Lookup and insert in one transaction, so two threads recording answers of
+ * a new model at once make one row. */
 gint64
 mva_assistant_model_version_for_dir (MvaStore    *store,
                                      const char  *model_dir,
                                      GError     **error)
+{
+  gint64 id;
+
+  g_return_val_if_fail (store != NULL && model_dir != NULL, 0);
+  if (!mva_store_begin (store, error))
+    return 0;
+  id = model_version_for_dir_locked (store, model_dir, error);
+  if (id == 0)
+    {
+      mva_store_rollback (store);
+      return 0;
+    }
+  if (!mva_store_commit (store, error))
+    return 0;
+  return id;
+}
+
+static gint64
+model_version_for_dir_locked (MvaStore    *store,
+                              const char  *model_dir,
+                              GError     **error)
 {
   g_autofree char *file = model_file_of (model_dir);
   g_autofree char *base = NULL;
