@@ -57,8 +57,10 @@ struct _MvaAskPanel
   GArray          *maps;            /* float: n_patches per streamed token */
   guint            n_patches;
   guint            grid;
-  int              focus_token;     /* -1: whole answer */
-  int              pinned_token;    /* token clicked, -1 none */
+  int              focus_token;     /* first token of the word shown, -1: whole answer */
+  guint            focus_n;         /* its number of tokens */
+  int              pinned_token;    /* word clicked (first token), -1 none */
+  guint            pinned_n;
   gint64           qa_id;
   gint64           micrograph_id;
   char            *category;        /* NULL unknown */
@@ -269,7 +271,24 @@ update_overlay (MvaAskPanel *self)
 {
   if (self->focus_token >= 0)
     {
-      show_map (self, token_map (self, self->focus_token));
+      /* a word: the mean of its tokens' maps */
+      guint n = MAX (self->focus_n, 1);
+      g_autofree float *mean = NULL;
+
+      if (n == 1 || self->n_patches == 0)
+        {
+          show_map (self, token_map (self, self->focus_token));
+          return;
+        }
+      mean = g_new0 (float, self->n_patches);
+      for (guint t = 0; t < n; t++)
+        {
+          const float *m = token_map (self, self->focus_token + (int) t);
+
+          for (guint p = 0; m != NULL && p < self->n_patches; p++)
+            mean[p] += m[p] / n;
+        }
+      show_map (self, mean);
       return;
     }
   if (self->mean_map->len > 0)
@@ -289,22 +308,20 @@ update_overlay (MvaAskPanel *self)
     show_map (self, NULL);
 }
 
-static char *
-token_text (MvaAskPanel *self,
-            int          index)
+/* Character range of tokens [index, index + n) in the answer box. */
+static void
+span_chars (MvaAskPanel *self,
+            int          index,
+            guint        n,
+            int         *from,
+            int         *to)
 {
   GtkTextBuffer *buffer = gtk_text_view_get_buffer (self->answer_view);
-  GtkTextIter start, end;
-  int from, to;
+  guint end = (guint) index + MAX (n, 1);
 
-  if (index < 0 || (guint) index >= self->offsets->len)
-    return NULL;
-  from = g_array_index (self->offsets, int, index);
-  to = (guint) index + 1 < self->offsets->len ? g_array_index (self->offsets, int, index + 1)
-                                              : gtk_text_buffer_get_char_count (buffer);
-  gtk_text_buffer_get_iter_at_offset (buffer, &start, from);
-  gtk_text_buffer_get_iter_at_offset (buffer, &end, to);
-  return g_strstrip (gtk_text_buffer_get_text (buffer, &start, &end, FALSE));
+  *from = g_array_index (self->offsets, int, index);
+  *to = end < self->offsets->len ? g_array_index (self->offsets, int, end)
+                                 : gtk_text_buffer_get_char_count (buffer);
 }
 
 static void
@@ -317,16 +334,16 @@ update_focus (MvaAskPanel *self)
   gtk_text_buffer_remove_tag_by_name (buffer, "focus", &start, &end);
   if (self->focus_token >= 0 && (guint) self->focus_token < self->offsets->len)
     {
-      g_autofree char *word = token_text (self, self->focus_token);
-      g_autofree char *text = g_strdup_printf (_("Where it looked for “%s”"), word);
-      int from = g_array_index (self->offsets, int, self->focus_token);
-      int to = (guint) self->focus_token + 1 < self->offsets->len
-               ? g_array_index (self->offsets, int, self->focus_token + 1)
-               : gtk_text_buffer_get_char_count (buffer);
+      g_autofree char *word = NULL;
+      g_autofree char *text = NULL;
+      int from, to;
 
+      span_chars (self, self->focus_token, self->focus_n, &from, &to);
       gtk_text_buffer_get_iter_at_offset (buffer, &start, from);
       gtk_text_buffer_get_iter_at_offset (buffer, &end, to);
       gtk_text_buffer_apply_tag_by_name (buffer, "focus", &start, &end);
+      word = g_strstrip (gtk_text_buffer_get_text (buffer, &start, &end, FALSE));
+      text = g_strdup_printf (_("Where it looked for “%s”"), word);
       gtk_label_set_label (self->focus_label, text);
     }
   else
@@ -1027,23 +1044,13 @@ whole_answer_action (GtkWidget *widget, const char *name, GVariant *param)
 
 /* --- pointing at words -------------------------------------------------------------- */
 
+/* The token holding character offset (the last one starting at or before it). */
 static int
-token_at (MvaAskPanel *self,
-          double       x,
-          double       y)
+token_of_char (MvaAskPanel *self,
+               int          offset)
 {
-  GtkTextIter iter;
-  int bx, by, offset, lo = 0, hi;
+  int lo = 0, hi = (int) self->offsets->len - 1;
 
-  if (self->offsets->len == 0 || self->correcting || g_strcmp0 (self->state, "asking") == 0)
-    return -1;
-  gtk_text_view_window_to_buffer_coords (self->answer_view, GTK_TEXT_WINDOW_WIDGET,
-                                         (int) x, (int) y, &bx, &by);
-  if (!gtk_text_view_get_iter_at_location (self->answer_view, &iter, bx, by))
-    return -1;
-  offset = gtk_text_iter_get_offset (&iter);
-  /* last token starting at or before offset */
-  hi = (int) self->offsets->len - 1;
   while (lo < hi)
     {
       int mid = (lo + hi + 1) / 2;
@@ -1056,19 +1063,56 @@ token_at (MvaAskPanel *self,
   return lo;
 }
 
+/* The word under (x, y) as tokens [first, first + *n): a word the tokenizer
+ * split into pieces counts as one; outside words, the single token there. */
+static int
+word_at (MvaAskPanel *self,
+         double       x,
+         double       y,
+         guint       *n)
+{
+  GtkTextIter iter, start, end;
+  int bx, by, first, last;
+
+  if (self->offsets->len == 0 || self->correcting || g_strcmp0 (self->state, "asking") == 0)
+    return -1;
+  gtk_text_view_window_to_buffer_coords (self->answer_view, GTK_TEXT_WINDOW_WIDGET,
+                                         (int) x, (int) y, &bx, &by);
+  if (!gtk_text_view_get_iter_at_location (self->answer_view, &iter, bx, by))
+    return -1;
+  first = last = token_of_char (self, gtk_text_iter_get_offset (&iter));
+  if (gtk_text_iter_inside_word (&iter) || gtk_text_iter_starts_word (&iter))
+    {
+      start = end = iter;
+      if (!gtk_text_iter_starts_word (&start))
+        gtk_text_iter_backward_word_start (&start);
+      gtk_text_iter_forward_word_end (&end);
+      first = token_of_char (self, gtk_text_iter_get_offset (&start));
+      last = token_of_char (self, MAX (gtk_text_iter_get_offset (&end) - 1, 0));
+      last = MAX (last, first);
+    }
+  *n = (guint) (last - first + 1);
+  return first;
+}
+
 static void
 answer_motion_cb (GtkEventControllerMotion *motion,
                   double                    x,
                   double                    y,
                   MvaAskPanel              *self)
 {
-  int index = token_at (self, x, y);
+  guint n = 1;
+  int index = word_at (self, x, y, &n);
 
   if (index < 0)
-    index = self->pinned_token;
-  if (index != self->focus_token)
+    {
+      index = self->pinned_token;
+      n = self->pinned_n;
+    }
+  if (index != self->focus_token || n != self->focus_n)
     {
       self->focus_token = index;
+      self->focus_n = n;
       update_focus (self);
     }
 }
@@ -1077,9 +1121,10 @@ static void
 answer_leave_cb (GtkEventControllerMotion *motion,
                  MvaAskPanel              *self)
 {
-  if (self->focus_token != self->pinned_token)
+  if (self->focus_token != self->pinned_token || self->focus_n != self->pinned_n)
     {
       self->focus_token = self->pinned_token;
+      self->focus_n = self->pinned_n;
       update_focus (self);
     }
 }
@@ -1091,12 +1136,16 @@ answer_pressed_cb (GtkGestureClick *gesture,
                    double           y,
                    MvaAskPanel     *self)
 {
-  int index = token_at (self, x, y);
+  guint n = 1;
+  int index = word_at (self, x, y, &n);
 
   if (index < 0)
     return;
+  /* a click keeps the word; a second click on it lets go */
   self->pinned_token = index == self->pinned_token ? -1 : index;
-  self->focus_token = self->pinned_token >= 0 ? self->pinned_token : index;
+  self->pinned_n = self->pinned_token >= 0 ? n : 0;
+  self->focus_token = index;
+  self->focus_n = n;
   update_focus (self);
 }
 
@@ -1678,7 +1727,9 @@ mva_ask_panel_focus_token (MvaAskPanel *self,
   if (index >= (int) self->offsets->len)
     index = -1;
   self->pinned_token = index;
+  self->pinned_n = 1;
   self->focus_token = index;
+  self->focus_n = 1;
   update_focus (self);
 }
 
