@@ -44,6 +44,7 @@ void          mva_cli_progress_done   (void);
 int mva_cli_bench    (int argc, char **argv);
 int mva_cli_info     (int argc, char **argv);
 int mva_cli_db       (int argc, char **argv);
+int mva_cli_devices  (int argc, char **argv);
 int mva_cli_export   (int argc, char **argv);
 int mva_cli_import   (int argc, char **argv);
 int mva_cli_metrics  (int argc, char **argv);
@@ -55,6 +56,12 @@ int mva_cli_ask      (int argc, char **argv);
 int mva_cli_classify (int argc, char **argv);
 int mva_cli_review   (int argc, char **argv);
 int mva_cli_models   (int argc, char **argv);
+/* `--device cpu|cuda|auto` of bench and train (mva-cli-devices.c): sets
+ * *out_device to "cpu" or "cuda" (g_free) and *out_note to why auto fell back
+ * to the CPU (or NULL); FALSE after printing a one-line reason (unknown
+ * device, or cuda asked for and not usable). NULL device means auto. */
+gboolean mva_cli_resolve_device (const char *command, const char *device, char **out_device,
+                                 char **out_note);
 /* `train --from-reviews` (mva-cli-models.c), dispatched from mva_cli_train. */
 int mva_cli_train_from_reviews (int argc, char **argv);
 

@@ -26,6 +26,7 @@ static const MvaCliCommand commands[] = {
   { "bench", mva_cli_bench, "Time the engine: training samples/s, 64-token generation, peak memory" },
   { "classify", mva_cli_classify, "Rank the 10 nanomaterial categories for images" },
   { "db", mva_cli_db, "Check the library (integrity, dangling files) or back it up: db check | db backup OUT" },
+  { "devices", mva_cli_devices, "List the engine's devices: CPU and CUDA (or why there is none)" },
   { "eval", mva_cli_eval, "Answer and classify held-out data, score it (optionally K folds), write a report" },
   { "export", mva_cli_export, "Export question/answer pairs as JSON Lines or LLaVA JSON" },
   { "import", mva_cli_import, "Import micrographs, synth folders, JSON Lines and LLaVA JSON into the library" },
