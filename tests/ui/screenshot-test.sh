@@ -34,6 +34,8 @@ export GSETTINGS_SCHEMA_DIR=$schema_dir
 export GSETTINGS_BACKEND=memory
 export GTK_A11Y=none
 export NO_AT_BRIDGE=1
+# the window opens the library (Ask panel): a temporary one, never the user's
+export MVAEMA_DB=$work/library.db
 
 # The window opens at (0,0) with its default 1180x780 (no window manager):
 # sidebar 245 px on the left, header bar 50 px on top, info bar at the bottom.
