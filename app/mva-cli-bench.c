@@ -4,7 +4,7 @@
  * configuration (issue 3).
  *
  *   mvaema-cli bench [--threads N] [--gen-threads N] [--steps N] [--batch N]
- *                    [--gen-runs N] [--device cpu] [--json]
+ *                    [--gen-runs N] [--device cpu|cuda|auto] [--json]
  *
  * The workload is the one bench/reference/bench_torch.py runs on PyTorch:
  *   train_samples_per_s  Adam steps (clip 1.0) on batches of 48 random inputs,
@@ -170,7 +170,7 @@ int
 mva_cli_bench (int argc, char **argv)
 {
   g_autofree char *threads_s = NULL, *gen_threads_s = NULL, *steps_s = NULL, *batch_s = NULL;
-  g_autofree char *runs_s = NULL, *device = NULL;
+  g_autofree char *runs_s = NULL, *device = NULL, *device_used = NULL, *device_note = NULL;
   gboolean json = FALSE;
   guint64 threads = 0, gen_threads = 0, steps = 5, batch = 48, runs = 5;
   struct mve_config cfg;
@@ -192,7 +192,8 @@ mva_cli_bench (int argc, char **argv)
     { "steps", 0, 0, G_OPTION_ARG_STRING, &steps_s, "Timed training steps (default 5)", "N" },
     { "batch", 0, 0, G_OPTION_ARG_STRING, &batch_s, "Training batch (default 48)", "N" },
     { "gen-runs", 0, 0, G_OPTION_ARG_STRING, &runs_s, "Timed generations (default 5)", "N" },
-    { "device", 0, 0, G_OPTION_ARG_STRING, &device, "Engine device: cpu (default)", "DEVICE" },
+    { "device", 0, 0, G_OPTION_ARG_STRING, &device, "Engine device: cpu, cuda or auto (default: "
+      "auto, the CPU when CUDA cannot run the steps)", "DEVICE" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print one JSON object", NULL },
     { NULL }
   };
@@ -203,8 +204,10 @@ mva_cli_bench (int argc, char **argv)
     return 2;
   if (argc > 1)
     return mva_cli_fail ("bench: unexpected argument “%s”", argv[1]);
-  if (device != NULL && g_strcmp0 (device, "cpu") != 0)
-    return mva_cli_fail ("bench: device “%s” is not available in this build (cpu only)", device);
+  if (!mva_cli_resolve_device ("bench", device, &device_used, &device_note))
+    return 1;
+  if (device_note != NULL && !json)
+    fprintf (stderr, "mvaema-cli: bench: using the CPU: %s\n", device_note);
   threads = (guint64) g_get_num_processors ();
   if (!parse_uint_opt ("--threads", threads_s, 1, 256, &threads) ||
       !parse_uint_opt ("--steps", steps_s, 1, 10000, &steps) ||
@@ -339,7 +342,12 @@ mva_cli_bench (int argc, char **argv)
       json_builder_set_member_name (b, "impl");
       json_builder_add_string_value (b, "mvaema-engine");
       json_builder_set_member_name (b, "device");
-      json_builder_add_string_value (b, "cpu");
+      json_builder_add_string_value (b, device_used);
+      if (device_note != NULL)
+        {
+          json_builder_set_member_name (b, "device_note");
+          json_builder_add_string_value (b, device_note);
+        }
       json_builder_set_member_name (b, "threads");
       json_builder_add_int_value (b, (gint64) threads);
       json_builder_set_member_name (b, "gen_threads");

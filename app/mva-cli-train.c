@@ -6,7 +6,7 @@
  *                    [--seed S] [--threads N] [--batch N] [--lr X]
  *                    [--ablate itc|itm|sa|ca|csa]... [--config small|paper]
  *                    [--init MODEL_DIR] [--val-fraction F] [--caption-prob P]
- *                    [--vocab N] [--json]
+ *                    [--vocab N] [--device cpu|cuda|auto] [--json]
  *   mvaema-cli train --from-reviews --db FILE [--model DIR] [--steps N] ...
  *                    (retrain from the library's reviews: mva-cli-models.c)
  *
@@ -119,6 +119,7 @@ mva_cli_train (int argc, char **argv)
   g_autofree char *data = NULL, *out = NULL, *init = NULL, *config = NULL;
   g_autofree char *epochs_s = NULL, *steps_s = NULL, *seed_s = NULL, *threads_s = NULL;
   g_autofree char *batch_s = NULL, *lr_s = NULL, *val_s = NULL, *cap_s = NULL, *vocab_s = NULL;
+  g_autofree char *device = NULL, *device_used = NULL, *device_note = NULL;
   g_auto(GStrv) ablate = NULL;
   gboolean json = FALSE, cancelled = FALSE;
   g_autoptr(GError) error = NULL;
@@ -148,6 +149,8 @@ mva_cli_train (int argc, char **argv)
       "with its caption (default 0.5)", "P" },
     { "vocab", 0, 0, G_OPTION_ARG_STRING, &vocab_s, "Tokenizer size for a fresh model "
       "(default 8192)", "N" },
+    { "device", 0, 0, G_OPTION_ARG_STRING, &device, "Engine device: cpu, cuda or auto (default: "
+      "auto, the CPU when CUDA cannot run the step)", "DEVICE" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print a JSON summary on stdout", NULL },
     { NULL }
   };
@@ -196,6 +199,10 @@ mva_cli_train (int argc, char **argv)
             return mva_cli_fail ("train: --ablate expects itc, itm, sa, ca or csa, not “%s”", a);
         }
     }
+  if (!mva_cli_resolve_device ("train", device, &device_used, &device_note))
+    return 1;
+  if (device_note != NULL && !json)
+    fprintf (stderr, "mvaema-cli: train: using the CPU: %s\n", device_note);
   if (!g_file_test (data, G_FILE_TEST_IS_DIR))
     return mva_cli_fail ("train: %s is not a folder", data);
   if (init != NULL && !g_file_test (init, G_FILE_TEST_IS_DIR))
@@ -224,7 +231,13 @@ mva_cli_train (int argc, char **argv)
     }
   mva_cli_progress_done ();
   if (json)
-    mva_cli_print_json (summary);
+    {
+      JsonObject *o = json_node_get_object (summary);
+      json_object_set_string_member (o, "device", device_used);
+      if (device_note != NULL)
+        json_object_set_string_member (o, "device_note", device_note);
+      mva_cli_print_json (summary);
+    }
   else
     {
       JsonObject *o = json_node_get_object (summary);
