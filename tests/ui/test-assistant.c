@@ -352,7 +352,9 @@ test_end_to_end (void)
   const char *src = g_getenv ("MVAEMA_SOURCE_DIR");
   g_autofree char *sample = g_build_filename (src != NULL ? src : MVAEMA_SOURCE_DIR, "data", "samples",
                                               "carbon-nanotubes.png", NULL);
-  g_autoptr(GFile) file = g_file_new_for_path (sample);
+  /* MVAEMA_TEST_SAMPLE: another micrograph (e.g. one with a data bar) */
+  g_autoptr(GFile) file = g_file_new_for_path (g_getenv ("MVAEMA_TEST_SAMPLE") != NULL
+                                               ? g_getenv ("MVAEMA_TEST_SAMPLE") : sample);
   MvaWindow *window = mva_window_new (app);
   MvaAskPanel *panel;
   MvaImprovePage *improve;
