@@ -128,7 +128,7 @@ mva_dataset_new (const char *dir,
 
   g_return_val_if_fail (size > 0, NULL);
   ds = g_new0 (MvaDataset, 1);
-  ds->dir = g_strdup (dir);
+  ds->dir = dir ? g_canonicalize_filename (dir, NULL) : NULL; /* relative to the cwd */
   ds->size = size;
   ds->pairs = g_array_new (FALSE, TRUE, sizeof (MvaQaPair));
   g_array_set_clear_func (ds->pairs, qa_pair_clear);
@@ -256,7 +256,7 @@ mva_dataset_load (const char         *dir,
                        qa_path, ln + 1);
           return NULL;
         }
-      abs = g_canonicalize_filename (image, dir);
+      abs = g_canonicalize_filename (image, ds->dir);
       if (!g_hash_table_contains (ds->index, abs) && !g_file_test (abs, G_FILE_TEST_IS_REGULAR))
         {
           g_set_error (error, MVA_TRAINER_ERROR, MVA_TRAINER_ERROR_DATA,
