@@ -104,7 +104,10 @@ load_module (const char *path, void **handle, mve_backend_entry_fn *entry, char 
     return mve_error_set (reason, n, MVE_STATUS_NO_DEVICE,
                           "CUDA module not found at %s (built only where nvcc is found; "
                           "set MVAEMA_CUDA_MODULE)", path);
-  h = dlopen (path, RTLD_NOW | RTLD_LOCAL);
+  // RTLD_NODELETE: the CUDA and cuBLAS libraries it pulls in stay mapped
+  // after dlclose (unloading them mid-process is unsafe, and their static
+  // runtime allocations stay reachable rather than leaked)
+  h = dlopen (path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
   if (h == NULL)
     {
       e = dlerror ();
