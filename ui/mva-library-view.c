@@ -35,6 +35,8 @@ struct _MvaLibraryView
   GtkProgressBar *progress;
   guint           n_rows;
   gboolean        setting_filter;
+  guint           refresh_generation;
+  gboolean        refreshing;     /* a refresh is reading the library */
 
   /* batch */
   GPtrArray      *batch_items;     /* BatchItem*: images still to answer */
@@ -121,18 +123,43 @@ count_pairs (MvaStore *store,
   return mva_store_count_qa (store, &filter, NULL);
 }
 
+/* What the worker reads for one row. */
+typedef struct
+{
+  gint64   reviewed;
+  gint64   corrected;
+  gboolean exists;
+} RowFacts;
+
+typedef struct
+{
+  char      *category;   /* filter: NULL any, "" uncategorised */
+  guint      review_mask;
+  char      *search;
+  GPtrArray *images;     /* result: MvaMicrograph* */
+  GArray    *facts;      /* result: RowFacts per image */
+  gint64     total;
+} RefreshData;
+
+static void
+refresh_data_free (RefreshData *d)
+{
+  g_free (d->category);
+  g_free (d->search);
+  g_clear_pointer (&d->images, g_ptr_array_unref);
+  g_clear_pointer (&d->facts, g_array_unref);
+  g_free (d);
+}
+
 static GtkWidget *
-make_row (MvaStore      *store,
-          MvaMicrograph *m)
+make_row (MvaMicrograph  *m,
+          const RowFacts *facts)
 {
   GtkWidget *row = adw_action_row_new ();
   g_autofree char *name = m->path != NULL ? g_path_get_basename (m->path) : g_strdup (m->sha256);
-  gint64 answered = m->n_qa;
-  gint64 reviewed = count_pairs (store, m->id, MVA_REVIEW_MASK_REVIEWED | MVA_REVIEW_MASK (MVA_REVIEW_REJECTED));
-  gint64 corrected = count_pairs (store, m->id, MVA_REVIEW_MASK (MVA_REVIEW_CORRECTED));
   g_autofree char *counts = g_strdup_printf (_("%" G_GINT64_FORMAT " answered · %" G_GINT64_FORMAT
                                                " reviewed · %" G_GINT64_FORMAT " corrected"),
-                                             answered, reviewed, corrected);
+                                             m->n_qa, facts->reviewed, facts->corrected);
   g_autofree char *subtitle = g_strdup_printf ("%s\n%s", counts, m->path != NULL ? m->path : "");
   GtkWidget *tag = gtk_label_new (m->category != NULL ? m->category : _("uncategorised"));
 
@@ -146,58 +173,68 @@ make_row (MvaStore      *store,
   g_object_set_data_full (G_OBJECT (row), "path", g_strdup (m->path), g_free);
   g_object_set_data_full (G_OBJECT (row), "category", g_strdup (m->category), g_free);
   g_object_set_data (G_OBJECT (row), "id", GSIZE_TO_POINTER ((gsize) m->id));
-  if (m->path == NULL || !g_file_test (m->path, G_FILE_TEST_EXISTS))
+  if (!facts->exists)
     gtk_widget_set_tooltip_text (row, _("The file is not at its recorded place"));
   return row;
 }
 
-void
-mva_library_view_refresh (MvaLibraryView *self)
+/* Worker: the listing, the per-image counts and whether each file is there
+ * (a library on a slow disk or network share must not block the window). */
+static void
+refresh_thread (GTask        *task,
+                gpointer      source_object,
+                gpointer      task_data,
+                GCancellable *cancellable)
 {
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GPtrArray) images = NULL;
+  RefreshData *d = task_data;
+  MvaStore *store = g_object_get_data (G_OBJECT (task), "store");
   MvaMicrographFilter filter = { 0 };
-  MvaStore *store;
-  guint cat_pos, review_pos;
-  const char *search;
-  g_autofree char *category = NULL;
-  gint64 total;
-  GtkWidget *child;
+  GError *error = NULL;
 
-  g_return_if_fail (MVA_IS_LIBRARY_VIEW (self));
-  if (self->session == NULL)
-    return;
-
-  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->list))) != NULL)
-    gtk_list_box_remove (self->list, child);
-  self->n_rows = 0;
-
-  store = mva_session_get_store (self->session, &error);
-  if (store == NULL)
+  filter.category = d->category;
+  filter.review_mask = d->review_mask;
+  filter.search = d->search;
+  d->total = mva_store_count_micrographs (store, &filter, NULL);
+  filter.limit = MAX_ROWS;
+  d->images = mva_store_list_micrographs (store, &filter, &error);
+  if (d->images == NULL)
     {
-      g_autofree char *msg = g_strdup_printf (_("The library cannot be opened: %s"), error->message);
-
-      gtk_label_set_label (self->count_label, msg);
-      gtk_stack_set_visible_child_name (self->stack, "empty");
-      update_actions (self);
+      g_task_return_error (task, error);
       return;
     }
+  d->facts = g_array_sized_new (FALSE, TRUE, sizeof (RowFacts), d->images->len);
+  for (guint i = 0; i < d->images->len; i++)
+    {
+      MvaMicrograph *m = g_ptr_array_index (d->images, i);
+      RowFacts f;
 
-  cat_pos = gtk_drop_down_get_selected (self->category_dropdown);
-  if (cat_pos >= 1 && cat_pos <= MVA_ASSISTANT_N_CATEGORIES)
-    category = g_strdup (mva_assistant_category_name (cat_pos - 1));
-  else if (cat_pos == MVA_ASSISTANT_N_CATEGORIES + 1)
-    category = g_strdup ("");
-  review_pos = gtk_drop_down_get_selected (self->review_dropdown);
-  search = gtk_editable_get_text (GTK_EDITABLE (self->search_entry));
+      f.reviewed = count_pairs (store, m->id, MVA_REVIEW_MASK_REVIEWED | MVA_REVIEW_MASK (MVA_REVIEW_REJECTED));
+      f.corrected = count_pairs (store, m->id, MVA_REVIEW_MASK (MVA_REVIEW_CORRECTED));
+      f.exists = m->path != NULL && g_file_test (m->path, G_FILE_TEST_EXISTS);
+      g_array_append_val (d->facts, f);
+    }
+  g_task_return_boolean (task, TRUE);
+}
 
-  filter.category = category;
-  filter.review_mask = review_pos < G_N_ELEMENTS (review_masks) ? review_masks[review_pos] : 0;
-  filter.search = search[0] != '\0' ? search : NULL;
-  total = mva_store_count_micrographs (store, &filter, NULL);
-  filter.limit = MAX_ROWS;
-  images = mva_store_list_micrographs (store, &filter, &error);
-  if (images == NULL)
+static void
+refresh_done_cb (GObject      *source,
+                 GAsyncResult *res,
+                 gpointer      user_data)
+{
+  GWeakRef *ref = user_data;
+  g_autoptr(MvaLibraryView) self = g_weak_ref_get (ref);
+  g_autoptr(GError) error = NULL;
+  RefreshData *d = g_task_get_task_data (G_TASK (res));
+  guint generation = GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (res), "generation"));
+  GtkWidget *child;
+
+  g_weak_ref_clear (ref);
+  g_free (ref);
+  if (self == NULL || generation != self->refresh_generation)
+    return; /* gone, or a newer refresh is on its way */
+  self->refreshing = FALSE;
+
+  if (!g_task_propagate_boolean (G_TASK (res), &error))
     {
       g_autofree char *msg = g_strdup_printf (_("The library could not be read: %s"), error->message);
 
@@ -205,22 +242,92 @@ mva_library_view_refresh (MvaLibraryView *self)
       update_actions (self);
       return;
     }
-  for (guint i = 0; i < images->len; i++)
-    gtk_list_box_append (self->list, make_row (store, g_ptr_array_index (images, i)));
-  self->n_rows = images->len;
-
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->list))) != NULL)
+    gtk_list_box_remove (self->list, child);
+  for (guint i = 0; i < d->images->len; i++)
+    gtk_list_box_append (self->list, make_row (g_ptr_array_index (d->images, i),
+                                               &g_array_index (d->facts, RowFacts, i)));
+  self->n_rows = d->images->len;
   {
     g_autofree char *text = NULL;
 
-    if (total > (gint64) images->len)
-      text = g_strdup_printf (_("%u of %" G_GINT64_FORMAT " images (the newest)"), images->len, total);
+    if (d->total > (gint64) d->images->len)
+      text = g_strdup_printf (_("%u of %" G_GINT64_FORMAT " images (the newest)"), d->images->len, d->total);
     else
-      text = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u image", "%u images", images->len),
-                              images->len);
+      text = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u image", "%u images", d->images->len),
+                              d->images->len);
     gtk_label_set_label (self->count_label, text);
   }
-  gtk_stack_set_visible_child_name (self->stack, images->len > 0 ? "list" : "empty");
+  gtk_stack_set_visible_child_name (self->stack, d->images->len > 0 ? "list" : "empty");
   update_actions (self);
+}
+
+/**
+ * mva_library_view_refresh:
+ *
+ * Re-reads the list in a worker thread; mva_library_view_is_refreshing ()
+ * is TRUE until the rows are there.
+ */
+void
+mva_library_view_refresh (MvaLibraryView *self)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GTask) task = NULL;
+  RefreshData *d;
+  MvaStore *store;
+  guint cat_pos, review_pos;
+  const char *search;
+  GWeakRef *ref;
+
+  g_return_if_fail (MVA_IS_LIBRARY_VIEW (self));
+  if (self->session == NULL)
+    return;
+
+  store = mva_session_get_store (self->session, &error);
+  if (store == NULL)
+    {
+      g_autofree char *msg = g_strdup_printf (_("The library cannot be opened: %s"), error->message);
+      GtkWidget *child;
+
+      while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->list))) != NULL)
+        gtk_list_box_remove (self->list, child);
+      self->n_rows = 0;
+      self->refreshing = FALSE;
+      gtk_label_set_label (self->count_label, msg);
+      gtk_stack_set_visible_child_name (self->stack, "empty");
+      update_actions (self);
+      return;
+    }
+
+  d = g_new0 (RefreshData, 1);
+  cat_pos = gtk_drop_down_get_selected (self->category_dropdown);
+  if (cat_pos >= 1 && cat_pos <= MVA_ASSISTANT_N_CATEGORIES)
+    d->category = g_strdup (mva_assistant_category_name (cat_pos - 1));
+  else if (cat_pos == MVA_ASSISTANT_N_CATEGORIES + 1)
+    d->category = g_strdup ("");
+  review_pos = gtk_drop_down_get_selected (self->review_dropdown);
+  d->review_mask = review_pos < G_N_ELEMENTS (review_masks) ? review_masks[review_pos] : 0;
+  search = gtk_editable_get_text (GTK_EDITABLE (self->search_entry));
+  d->search = search[0] != '\0' ? g_strdup (search) : NULL;
+
+  self->refresh_generation++;
+  self->refreshing = TRUE;
+  ref = g_new0 (GWeakRef, 1);
+  g_weak_ref_init (ref, self);
+  task = g_task_new (NULL, NULL, refresh_done_cb, ref);
+  g_task_set_name (task, "[mva-library-view] refresh");
+  g_object_set_data (G_OBJECT (task), "generation", GUINT_TO_POINTER (self->refresh_generation));
+  g_object_set_data_full (G_OBJECT (task), "store", mva_store_ref (store),
+                          (GDestroyNotify) mva_store_unref);
+  g_task_set_task_data (task, d, (GDestroyNotify) refresh_data_free);
+  g_task_run_in_thread (task, refresh_thread);
+}
+
+gboolean
+mva_library_view_is_refreshing (MvaLibraryView *self)
+{
+  g_return_val_if_fail (MVA_IS_LIBRARY_VIEW (self), FALSE);
+  return self->refreshing;
 }
 
 static void
@@ -748,6 +855,7 @@ mva_library_view_dispose (GObject *object)
   MvaLibraryView *self = MVA_LIBRARY_VIEW (object);
 
   self->generation++;
+  self->refresh_generation++;
   if (self->batch_cancellable != NULL)
     g_cancellable_cancel (self->batch_cancellable);
   g_clear_object (&self->batch_cancellable);

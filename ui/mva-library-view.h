@@ -30,7 +30,9 @@ G_DECLARE_FINAL_TYPE (MvaLibraryView, mva_library_view, MVA, LIBRARY_VIEW, GtkWi
 
 void     mva_library_view_set_session  (MvaLibraryView *self,
                                         MvaSession     *session);
+/* Re-reads the list in a worker; is_refreshing is TRUE until the rows are in. */
 void     mva_library_view_refresh      (MvaLibraryView *self);
+gboolean mva_library_view_is_refreshing (MvaLibraryView *self);
 /* Rows shown after filtering. */
 guint    mva_library_view_get_n_rows   (MvaLibraryView *self);
 /* category: NULL any, "" uncategorised; review_mask: 0 any, else MVA_REVIEW_MASK bits. */

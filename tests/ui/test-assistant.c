@@ -187,6 +187,21 @@ page_has_loss (gpointer data)
 }
 
 static gboolean
+library_read (gpointer data)
+{
+  return !mva_library_view_is_refreshing (data);
+}
+
+static void
+set_filter_and_wait (MvaLibraryView *library,
+                     const char     *category,
+                     guint           review_mask)
+{
+  mva_library_view_set_filter (library, category, review_mask);
+  wait_for (library_read, library, "the library list");
+}
+
+static gboolean
 batch_done (gpointer data)
 {
   return !mva_library_view_is_batch_running (data);
@@ -488,14 +503,15 @@ test_end_to_end (void)
 
   /* the library: the image with its counts; filters; a batch */
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.show-page", "s", "library"));
+  wait_for (library_read, library, "the library list");
   g_assert_cmpuint (mva_library_view_get_n_rows (library), ==, 1);
-  mva_library_view_set_filter (library, NULL, MVA_REVIEW_MASK (MVA_REVIEW_CORRECTED));
+  set_filter_and_wait (library, NULL, MVA_REVIEW_MASK (MVA_REVIEW_CORRECTED));
   g_assert_cmpuint (mva_library_view_get_n_rows (library), ==, 1);
-  mva_library_view_set_filter (library, NULL, MVA_REVIEW_MASK (MVA_REVIEW_REJECTED));
+  set_filter_and_wait (library, NULL, MVA_REVIEW_MASK (MVA_REVIEW_REJECTED));
   g_assert_cmpuint (mva_library_view_get_n_rows (library), ==, 0);
-  mva_library_view_set_filter (library, mva_ask_panel_get_category (panel), 0);
+  set_filter_and_wait (library, mva_ask_panel_get_category (panel), 0);
   g_assert_cmpuint (mva_library_view_get_n_rows (library), ==, 1);
-  mva_library_view_set_filter (library, NULL, 0);
+  set_filter_and_wait (library, NULL, 0);
   mva_library_view_select_all (library);
   stall_reset ();
   mva_library_view_run_batch (library, 1);
@@ -512,6 +528,7 @@ test_end_to_end (void)
     g_settings_set_boolean (settings, "teacher-enabled", TRUE);
     g_settings_set_string (settings, "teacher-endpoint", "http://127.0.0.1:9/v1");
     g_settings_set_string (settings, "teacher-model", "test-teacher");
+    wait_for (library_read, library, "the library list");
     mva_library_view_select_all (library);
     activate (library, "library.teach");
     toplevels = gtk_window_list_toplevels ();
@@ -561,7 +578,7 @@ test_end_to_end (void)
     GtkListBoxRow *row;
 
     g_assert_nonnull (list);
-    mva_library_view_set_filter (library, NULL, 0);
+    set_filter_and_wait (library, NULL, 0);
     row = gtk_list_box_get_row_at_index (list, 0);
     g_assert_nonnull (row);
     mva_window_open_file (window, missing);
