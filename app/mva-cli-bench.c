@@ -206,8 +206,6 @@ mva_cli_bench (int argc, char **argv)
     return mva_cli_fail ("bench: unexpected argument “%s”", argv[1]);
   if (!mva_cli_resolve_device ("bench", device, &device_used, &device_note))
     return 1;
-  if (device_note != NULL && !json)
-    fprintf (stderr, "mvaema-cli: bench: using the CPU: %s\n", device_note);
   threads = (guint64) g_get_num_processors ();
   if (!parse_uint_opt ("--threads", threads_s, 1, 256, &threads) ||
       !parse_uint_opt ("--steps", steps_s, 1, 10000, &steps) ||
@@ -385,6 +383,8 @@ mva_cli_bench (int argc, char **argv)
               gen_threads, gen_tokens == 64 ? "" : ", stopped early at <EOS>");
       printf ("  peak memory:            %.1f MB\n", rss_mb);
       printf ("  sgemm 1024^3:           %.1f GFLOP/s\n", sgemm);
+      if (device_note != NULL)
+        printf ("  device:                 cpu (%s)\n", device_note);
     }
   mve_model_free (model);
   return 0;

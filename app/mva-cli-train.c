@@ -201,8 +201,6 @@ mva_cli_train (int argc, char **argv)
     }
   if (!mva_cli_resolve_device ("train", device, &device_used, &device_note))
     return 1;
-  if (device_note != NULL && !json)
-    fprintf (stderr, "mvaema-cli: train: using the CPU: %s\n", device_note);
   if (!g_file_test (data, G_FILE_TEST_IS_DIR))
     return mva_cli_fail ("train: %s is not a folder", data);
   if (init != NULL && !g_file_test (init, G_FILE_TEST_IS_DIR))
