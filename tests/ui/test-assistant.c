@@ -359,6 +359,36 @@ ask_and_wait (MvaAskPanel *panel,
   return inserts;
 }
 
+/* A window-wide (global scope) shortcut of widget, e.g. "<Control>z". */
+static void
+assert_global_shortcut (GtkWidget  *widget,
+                        const char *trigger,
+                        const char *action)
+{
+  g_autoptr(GListModel) controllers = gtk_widget_observe_controllers (widget);
+  g_autoptr(GtkShortcutTrigger) want = gtk_shortcut_trigger_parse_string (trigger);
+
+  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
+    {
+      g_autoptr(GObject) controller = g_list_model_get_item (controllers, i);
+
+      if (!GTK_IS_SHORTCUT_CONTROLLER (controller)
+          || gtk_shortcut_controller_get_scope (GTK_SHORTCUT_CONTROLLER (controller)) != GTK_SHORTCUT_SCOPE_GLOBAL)
+        continue;
+      for (guint j = 0; j < g_list_model_get_n_items (G_LIST_MODEL (controller)); j++)
+        {
+          g_autoptr(GtkShortcut) shortcut = g_list_model_get_item (G_LIST_MODEL (controller), j);
+          GtkShortcutAction *a = gtk_shortcut_get_action (shortcut);
+
+          if (gtk_shortcut_trigger_equal (gtk_shortcut_get_trigger (shortcut), want)
+              && GTK_IS_NAMED_ACTION (a)
+              && g_strcmp0 (gtk_named_action_get_action_name (GTK_NAMED_ACTION (a)), action) == 0)
+            return;
+        }
+    }
+  g_error ("no window-wide shortcut %s -> %s", trigger, action);
+}
+
 /* --- the test --------------------------------------------------------------------------- */
 
 static void
@@ -397,6 +427,11 @@ test_end_to_end (void)
   mva_window_open_file (window, file);
   wait_for (window_loaded, window, "the micrograph");
   g_assert_cmpstr (mva_window_get_state (window), ==, "image");
+  assert_global_shortcut (GTK_WIDGET (panel), "<Control>Return", "ask.ask");
+  assert_global_shortcut (GTK_WIDGET (panel), "Escape", "ask.stop");
+  assert_global_shortcut (GTK_WIDGET (panel), "<Control>z", "ask.undo-review");
+  assert_global_shortcut (GTK_WIDGET (panel), "<Control>k", "ask.classify");
+  assert_global_shortcut (GTK_WIDGET (panel), "<Control>h", "ask.toggle-overlay");
   wait_for (panel_ready, panel, "the model");
   activate (panel, "ask.classify");
 
