@@ -7,7 +7,9 @@
 #      -Dgui=false) and prints `mvaema-cli devices`;
 #   2. runs the meson suite 'gpu' (per-op CPU-vs-GPU parity: these skip with
 #      77 when no device is found, which this script reports as a failure);
-#   3. runs `mvaema-cli bench --device auto` and --device cpu (the engine's
+#   3. builds and runs bench/gpu/bench-ops.c (every CUDA op at the training
+#      shapes against the CPU engine: times, ratios, GFLOP/s, OUT_DIR/ops.jsonl);
+#      runs `mvaema-cli bench --device auto` and --device cpu (the engine's
 #      figures and the device it could use);
 #   4. runs the PyTorch reference (bench/gpu/bench_torch_cuda.py, the
 #      workload of bench/reference/bench_torch.py) on the same GPU, FP32 and
@@ -55,6 +57,12 @@ if grep -q 'SKIP' "$out/gpu-tests.txt"; then
   status=1
 fi
 
+say "CUDA ops vs the CPU engine (bench/gpu/bench-ops.c, batch $batch)"
+gcc -std=gnu11 -O2 -I "$build" -I engine $(pkg-config --cflags openblas) bench/gpu/bench-ops.c \
+  "$build/engine/libmvaema-engine.a" -lopenblas -lm -ldl -lpthread -o "$build/bench-ops" || status=1
+"$build/bench-ops" "$batch" "$(nproc)" 50 | tee "$out/ops.jsonl"
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+
 say "engine bench (--device auto, batch $batch)"
 ours=$("$cli" bench --device auto --batch "$batch" --steps "$steps" --gen-runs "$runs" --json)
 echo "engine: $ours"
@@ -83,6 +91,10 @@ path, devices, ours, ours_cpu, theirs, theirs_tf32, test_rc = sys.argv[1:]
 f = {"devices": json.loads(devices), "engine": json.loads(ours), "engine_cpu": json.loads(ours_cpu),
      "pytorch_cuda": json.loads(theirs), "pytorch_cuda_tf32": json.loads(theirs_tf32),
      "gpu_tests_exit": int(test_rc)}
+try:
+    f["ops"] = [json.loads(l) for l in open(path.rsplit("/", 1)[0] + "/ops.jsonl") if l.strip()]
+except (OSError, ValueError):
+    f["ops"] = []
 e, t = f["engine"], f["pytorch_cuda"]
 print(f"engine device: {e['device']}" + (f" ({e['device_note']})" if 'device_note' in e else ""))
 if t and 'train_samples_per_s' in t:
