@@ -36,7 +36,7 @@ extern "C" {
 #endif
 
 // Bump when struct mve_backend_i changes; the module refuses other versions.
-#define MVE_BACKEND_ABI_VERSION 1
+#define MVE_BACKEND_ABI_VERSION 2
 
 enum mve_op
 {
@@ -104,6 +104,16 @@ struct mve_backend_i
   mve_status (*copy_to_host) (void *ctx, void *dst, const void *src, size_t bytes); // waits
   mve_status (*memset_zero) (void *ctx, void *ptr, size_t bytes);
   mve_status (*synchronize) (void *ctx);
+
+  // --- graphs ---------------------------------------------------------------
+  // Record the op calls made between graph_begin and graph_end (no copies
+  // to the host in between) into a graph that graph_launch replays with the
+  // same pointers and shapes: one launch per training or decoding step.
+  // May be NULL (no graph support): then run the ops one by one.
+  mve_status (*graph_begin) (void *ctx);
+  mve_status (*graph_end) (void *ctx, void **graph);
+  mve_status (*graph_launch) (void *ctx, void *graph);
+  void (*graph_free) (void *ctx, void *graph); // accepts NULL
 
   // --- ops ------------------------------------------------------------------
   // out (N, OC) = inp (N, IC) @ w^T + b (b may be NULL)

@@ -15,6 +15,8 @@
 #include "mve-cuda-residual.h"
 
 #include <stdarg.h>
+
+#define CUBLAS_WORKSPACE_BYTES ((size_t) 32 << 20) // NVIDIA's recommendation for Hopper
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,6 +45,9 @@ cuda_free_ctx (void *vctx)
     return;
   if (ctx->cublas != NULL)
     cublasDestroy (ctx->cublas);
+  if (ctx->cublas_ws != NULL)
+    cudaFree (ctx->cublas_ws);
+  ctx->cublas_ws = NULL;
   if (ctx->stream != NULL)
     cudaStreamDestroy (ctx->stream);
   free (ctx);
@@ -159,6 +164,56 @@ fail:
   return st;
 }
 
+static mve_status
+cuda_graph_begin (void *vctx)
+{
+  struct mve_cuda_ctx *ctx = (struct mve_cuda_ctx *) vctx;
+  mve_status st = MVE_STATUS_OK;
+  MVE_CUDA_CHECK (ctx, cudaStreamBeginCapture (ctx->stream, cudaStreamCaptureModeThreadLocal));
+  return MVE_STATUS_OK;
+fail:
+  return st;
+}
+
+static mve_status
+cuda_graph_end (void *vctx, void **out)
+{
+  struct mve_cuda_ctx *ctx = (struct mve_cuda_ctx *) vctx;
+  mve_status st = MVE_STATUS_OK;
+  cudaGraph_t graph = NULL;
+  cudaGraphExec_t exec = NULL;
+  *out = NULL;
+  MVE_CUDA_CHECK (ctx, cudaStreamEndCapture (ctx->stream, &graph));
+  MVE_CUDA_CHECK (ctx, cudaGraphInstantiate (&exec, graph, 0));
+  cudaGraphDestroy (graph);
+  *out = exec;
+  return MVE_STATUS_OK;
+fail:
+  if (graph != NULL)
+    cudaGraphDestroy (graph);
+  return st;
+}
+
+static mve_status
+cuda_graph_launch (void *vctx, void *graph)
+{
+  struct mve_cuda_ctx *ctx = (struct mve_cuda_ctx *) vctx;
+  mve_status st = MVE_STATUS_OK;
+  MVE_CUDA_REQUIRE (ctx, graph != NULL);
+  MVE_CUDA_CHECK (ctx, cudaGraphLaunch ((cudaGraphExec_t) graph, ctx->stream));
+  return MVE_STATUS_OK;
+fail:
+  return st;
+}
+
+static void
+cuda_graph_free (void *vctx, void *graph)
+{
+  (void) vctx;
+  if (graph != NULL)
+    cudaGraphExecDestroy ((cudaGraphExec_t) graph);
+}
+
 static bool cuda_supports_op (void *vctx, enum mve_op op);
 
 static const struct mve_backend_i cuda_iface = {
@@ -175,6 +230,10 @@ static const struct mve_backend_i cuda_iface = {
   /* .copy_to_host = */ cuda_copy_to_host,
   /* .memset_zero = */ cuda_memset_zero,
   /* .synchronize = */ cuda_synchronize,
+  /* .graph_begin = */ cuda_graph_begin,
+  /* .graph_end = */ cuda_graph_end,
+  /* .graph_launch = */ cuda_graph_launch,
+  /* .graph_free = */ cuda_graph_free,
   /* .matmul_forward = */ mve_cuda_matmul_forward,
   /* .matmul_backward = */ mve_cuda_matmul_backward,
   /* .layernorm_forward = */ mve_cuda_layernorm_forward,
@@ -257,6 +316,8 @@ mve_cuda_backend_open (int32_t abi_version, int32_t device, const struct mve_bac
   MVE_CUDA_CHECK (ctx, cudaStreamCreateWithFlags (&ctx->stream, cudaStreamNonBlocking));
   MVE_CUBLAS_CHECK (ctx, cublasCreate (&ctx->cublas));
   MVE_CUBLAS_CHECK (ctx, cublasSetStream (ctx->cublas, ctx->stream));
+  MVE_CUDA_CHECK (ctx, cudaMalloc (&ctx->cublas_ws, CUBLAS_WORKSPACE_BYTES));
+  MVE_CUBLAS_CHECK (ctx, cublasSetWorkspace (ctx->cublas, ctx->cublas_ws, CUBLAS_WORKSPACE_BYTES));
   MVE_CUBLAS_CHECK (ctx, cublasSetPointerMode (ctx->cublas, CUBLAS_POINTER_MODE_HOST));
   MVE_CUBLAS_CHECK (ctx, cublasSetMathMode (ctx->cublas, CUBLAS_DEFAULT_MATH));
   ctx->precision = MVE_PRECISION_FP32;

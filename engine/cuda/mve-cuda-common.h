@@ -26,6 +26,7 @@ struct mve_cuda_ctx
   int device;
   cudaStream_t stream;
   cublasHandle_t cublas;
+  void *cublas_ws; // cuBLAS workspace, set explicitly so graph capture never allocates
   enum mve_precision precision;
   char last_error[512];
 };

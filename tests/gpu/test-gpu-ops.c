@@ -435,6 +435,47 @@ test_adam (void)
     }
 }
 
+// A captured sequence (matmul, GELU, residual) replayed as one graph gives
+// the CPU's result; replaying twice accumulates the residual twice.
+static void
+test_graph (void)
+{
+  const int64_t N = 64;
+  const int IC = 64, OC = 64;
+  float *x = rand_buf (N * IC, 1), *w = rand_buf ((int64_t) OC * IC, 0.2f), *b = rand_buf (OC, 0.1f);
+  float *h = calloc ((size_t) (N * OC), 4), *g = calloc ((size_t) (N * OC), 4);
+  float *acc = rand_buf (N * OC, 1);
+  float *d_x = upf (x, N * IC), *d_w = upf (w, (int64_t) OC * IC), *d_b = upf (b, OC);
+  float *d_h = upf (h, N * OC), *d_g = upf (g, N * OC), *d_acc = upf (acc, N * OC);
+  void *graph = NULL;
+  if (I->graph_begin == NULL)
+    {
+      fprintf (stderr, "FAIL: no graph support\n");
+      failures++;
+      return;
+    }
+  check_status (I->graph_begin (be->ctx), "graph_begin");
+  check_status (I->matmul_forward (be->ctx, d_h, d_x, d_w, d_b, N, IC, OC), "captured matmul");
+  check_status (I->gelu_forward (be->ctx, d_g, d_h, N * OC), "captured gelu");
+  check_status (I->residual_forward (be->ctx, d_acc, d_acc, d_g, N * OC), "captured residual");
+  check_status (I->graph_end (be->ctx, &graph), "graph_end");
+  check_status (I->graph_launch (be->ctx, graph), "graph_launch");
+  check_status (I->graph_launch (be->ctx, graph), "graph_launch");
+  mve_matmul_forward (h, x, w, b, N, IC, OC);
+  mve_gelu_forward (g, h, N * OC);
+  for (int64_t i = 0; i < N * OC; i++)
+    acc[i] += 2.0f * g[i];
+  compare ("graph (matmul, gelu, residual) x2", d_acc, acc, N * OC, TOL_FP32);
+  I->graph_free (be->ctx, graph);
+  void *all[] = { x, w, b, h, g, acc };
+  void *dall[] = { d_x, d_w, d_b, d_h, d_g, d_acc };
+  for (size_t i = 0; i < 6; i++)
+    {
+      free (all[i]);
+      I->free (be->ctx, dall[i]);
+    }
+}
+
 static void
 test_errors (void)
 {
@@ -489,6 +530,7 @@ main (void)
   check_status (I->set_precision (be->ctx, MVE_PRECISION_TF32), "set_precision");
   test_matmul (TOL_TF32, " (tf32)");
   check_status (I->set_precision (be->ctx, MVE_PRECISION_FP32), "set_precision");
+  test_graph ();
   test_errors ();
   check_status (I->synchronize (be->ctx), "synchronize");
   mve_backend_close (be);
