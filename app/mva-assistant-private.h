@@ -38,4 +38,13 @@ void _mva_assistant_run_in_thread (GTask           *task,
                                    const char      *name,
                                    GTaskThreadFunc  func);
 
+/* mva-assistant-scale.c: does the question ask for the image scale (family 1
+ * or a scale word in the text)? And: put the metadata scale into a->answer
+ * (from a->generated) when it asks and image->meta.pixel_size_nm is known;
+ * sets scale_from_metadata, pixel_size_nm, field_of_view_um (see MvaAnswer). */
+gboolean _mva_assistant_asks_scale           (guint           family,
+                                              const char     *question);
+void     _mva_assistant_apply_metadata_scale (MvaAnswer      *answer,
+                                              const MvaImage *image);
+
 G_END_DECLS

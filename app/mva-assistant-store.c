@@ -567,7 +567,7 @@ score_model (const char    *dir,
     {
       ReviewedPair *rp = g_ptr_array_index (pairs, i);
       MvaAskRequest req = { rp->question, (guint) CLAMP (rp->family, 0, 10), rp->category,
-                            MVA_RETRAIN_COMPARE_TOKENS };
+                            MVA_RETRAIN_COMPARE_TOKENS, TRUE /* the models, not the metadata */ };
       g_autoptr(MvaAnswer) a = NULL;
       const char *refs[2] = { rp->answer, NULL };
 

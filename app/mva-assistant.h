@@ -132,6 +132,8 @@ typedef struct
   const char *category;   /* known category (user-set or predicted): the prompt starts
                              with its caption; NULL: no caption */
   guint       max_tokens; /* 0: the model's max_answer_len */
+  gboolean    model_only; /* TRUE: answer is the generated text as is, never the
+                             metadata scale (MvaAnswer below); eval uses it */
 } MvaAskRequest;
 
 typedef struct
@@ -152,11 +154,27 @@ typedef struct
   float   *mean_attention;   /* (n_patches) the whole answer's map (mean over tokens) */
   double   ms;               /* from the call to the last token, including preprocessing */
   double   first_token_ms;   /* from the call to the first token (-1 if none) */
+  /* The scale from the instrument metadata (issue 6): when the question asks
+   * for the scale (family 1, or the text says "scale", "pixel size", "per
+   * pixel", "field of view", "field width" or "magnification") and the
+   * image's meta.pixel_size_nm is known, the sentences of the generated text
+   * that state a scale are replaced by one sentence from the metadata
+   * ("According to the instrument metadata, each pixel covers 4.88 nm, so the
+   * field of view is 5.00 µm wide."; field of view = full_width × pixel size);
+   * then answer differs from generated. tokens, pieces and attention always
+   * describe generated (pieces concatenate to it, and mva_answer_token_at's
+   * offsets are into it); the metadata sentence has no tokens of its own:
+   * its overlay is the whole-answer map (mean_attention). Otherwise
+   * answer == generated and the fields below are FALSE / NAN. */
+  char    *generated;        /* the model's text: the pieces concatenated */
+  gboolean scale_from_metadata;
+  double   pixel_size_nm;    /* nm per pixel from the metadata, or NAN */
+  double   field_of_view_um; /* full_width × pixel size, µm, or NAN */
 } MvaAnswer;
 
 void       mva_answer_free (MvaAnswer *answer);
 
-/* The token whose piece holds byte offset `offset` of answer->answer (for
+/* The token whose piece holds byte offset `offset` of answer->generated (for
  * "the word under the pointer"); -1 when out of range. */
 gint       mva_answer_token_at        (const MvaAnswer *answer,
                                        gsize            offset);

@@ -409,6 +409,18 @@ mva_cli_ask (int    argc,
       json_builder_add_string_value (b, a->question);
       json_builder_set_member_name (b, "image");
       json_builder_add_string_value (b, image_path);
+      /* issue 6: the scale stated from the instrument metadata (mva-assistant.h) */
+      json_builder_set_member_name (b, "scale_from_metadata");
+      json_builder_add_boolean_value (b, a->scale_from_metadata);
+      if (a->scale_from_metadata)
+        {
+          json_builder_set_member_name (b, "pixel_size_nm");
+          json_builder_add_double_value (b, a->pixel_size_nm);
+          json_builder_set_member_name (b, "field_of_view_um");
+          json_builder_add_double_value (b, a->field_of_view_um);
+          json_builder_set_member_name (b, "generated");
+          json_builder_add_string_value (b, a->generated);
+        }
       if (overlay != NULL)
         add_string_or_null (b, "overlay", overlay);
       if (store != NULL)

@@ -1,0 +1,163 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * mva-assistant-scale.c: the true scale from the instrument metadata in
+ * answers that ask for it (issue 6 item 5). The model only sees pixels, so
+ * any scale it states is a guess from the scale bar; when the file says
+ * the pixel size, the answer states that instead.
+ *
+ * Rule (kept simple on purpose; see mva-assistant.h, MvaAnswer):
+ *  - the question asks for the scale when its family is 1 (Basics) or its
+ *    text contains, ignoring case, "scale", "pixel size", "per pixel",
+ *    "field of view", "field width" or "magnification";
+ *  - the image's metadata gives pixel_size_nm (> 0, finite);
+ *  - then every sentence of the generated text that talks about scale
+ *    (contains "pixel", "scale", "field of view", "field width",
+ *    "magnification", "spans", or "nm wide" / "µm wide" / "mm wide") is
+ *    left out, and one sentence from the metadata takes the place of the
+ *    first of them (or ends the answer when there was none):
+ *    "According to the instrument metadata, each pixel covers 4.88 nm, so the
+ *    field of view is 5.00 µm wide."
+ */
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "mva-assistant-private.h"
+
+static const char *const question_keys[] = {
+  "scale", "pixel size", "per pixel", "field of view", "field width", "magnification",
+};
+
+static const char *const sentence_keys[] = {
+  "pixel", "scale", "field of view", "field width", "magnification", "spans",
+  "nm wide", "µm wide", "mm wide",
+};
+
+static gboolean
+contains_any (const char        *text,
+              const char *const *keys,
+              gsize              n_keys)
+{
+  g_autofree char *low = g_utf8_strdown (text, -1);
+
+  for (gsize i = 0; i < n_keys; i++)
+    if (strstr (low, keys[i]) != NULL)
+      return TRUE;
+  return FALSE;
+}
+
+gboolean
+_mva_assistant_asks_scale (guint       family,
+                           const char *question)
+{
+  if (family == 1)
+    return TRUE;
+  return question != NULL && contains_any (question, question_keys, G_N_ELEMENTS (question_keys));
+}
+
+/* "4.88 nm", "48.8 nm", "488 nm", "1.95 µm", "195 µm", "1.20 mm" */
+static char *
+format_length (double nm)
+{
+  const char *unit = "nm";
+  double v = nm;
+
+  if (nm >= 1e6)
+    {
+      v = nm / 1e6;
+      unit = "mm";
+    }
+  else if (nm >= 999.5)
+    {
+      v = nm / 1000.0;
+      unit = "µm";
+    }
+  if (v >= 99.95)
+    return g_strdup_printf ("%.0f %s", v, unit);
+  if (v >= 9.995)
+    return g_strdup_printf ("%.1f %s", v, unit);
+  return g_strdup_printf ("%.2f %s", v, unit);
+}
+
+/* Sentences of text: each ends after '.', '!' or '?' followed by white space
+ * or the end (so "2.5 nm" stays whole); the white space after a sentence is
+ * dropped. */
+static GPtrArray *
+split_sentences (const char *text)
+{
+  GPtrArray *out = g_ptr_array_new_with_free_func (g_free);
+  const char *start = text, *p = text;
+
+  while (*p != '\0')
+    {
+      if ((*p == '.' || *p == '!' || *p == '?') && (p[1] == '\0' || g_ascii_isspace (p[1])))
+        {
+          g_ptr_array_add (out, g_strstrip (g_strndup (start, (gsize) (p + 1 - start))));
+          start = p + 1;
+        }
+      p++;
+    }
+  {
+    char *tail = g_strstrip (g_strdup (start));
+
+    if (tail[0] != '\0')
+      g_ptr_array_add (out, tail);
+    else
+      g_free (tail);
+  }
+  return out;
+}
+
+void
+_mva_assistant_apply_metadata_scale (MvaAnswer      *a,
+                                     const MvaImage *image)
+{
+  double px = image->meta.pixel_size_nm;
+  g_autoptr(GPtrArray) sentences = NULL;
+  g_autoptr(GString) text = NULL;
+  g_autofree char *px_s = NULL, *fov_s = NULL, *meta = NULL;
+  gboolean placed = FALSE;
+
+  a->scale_from_metadata = FALSE;
+  a->pixel_size_nm = NAN;
+  a->field_of_view_um = NAN;
+  if (!_mva_assistant_asks_scale (a->family, a->question) || !(px > 0.0) || !isfinite (px) ||
+      image->full_width == 0)
+    return;
+
+  a->scale_from_metadata = TRUE;
+  a->pixel_size_nm = px;
+  a->field_of_view_um = px * image->full_width / 1000.0;
+  px_s = format_length (px);
+  fov_s = format_length (px * image->full_width);
+  meta = g_strdup_printf ("According to the instrument metadata, each pixel covers %s, so the "
+                          "field of view is %s wide.", px_s, fov_s);
+
+  sentences = split_sentences (a->generated);
+  text = g_string_new (NULL);
+  for (guint i = 0; i < sentences->len; i++)
+    {
+      const char *s = g_ptr_array_index (sentences, i);
+      const char *add = s;
+
+      if (contains_any (s, sentence_keys, G_N_ELEMENTS (sentence_keys)))
+        {
+          if (placed)
+            continue;
+          add = meta;
+          placed = TRUE;
+        }
+      if (text->len > 0)
+        g_string_append_c (text, ' ');
+      g_string_append (text, add);
+    }
+  if (!placed)
+    {
+      if (text->len > 0)
+        g_string_append_c (text, ' ');
+      g_string_append (text, meta);
+    }
+  g_free (a->answer);
+  a->answer = g_string_free (g_steal_pointer (&text), FALSE);
+}
