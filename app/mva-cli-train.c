@@ -6,7 +6,8 @@
  *                    [--seed S] [--threads N] [--batch N] [--lr X]
  *                    [--ablate itc|itm|sa|ca|csa]... [--config small|paper]
  *                    [--init MODEL_DIR] [--val-fraction F] [--caption-prob P]
- *                    [--vocab N] [--device cpu|cuda|auto] [--json]
+ *                    [--vocab N] [--device cpu|cuda|auto]
+ *                    [--warmup N] [--json]
  *   mvaema-cli train --from-reviews --db FILE [--model DIR] [--steps N] ...
  *                    (retrain from the library's reviews: mva-cli-models.c)
  *
@@ -120,11 +121,12 @@ mva_cli_train (int argc, char **argv)
   g_autofree char *epochs_s = NULL, *steps_s = NULL, *seed_s = NULL, *threads_s = NULL;
   g_autofree char *batch_s = NULL, *lr_s = NULL, *val_s = NULL, *cap_s = NULL, *vocab_s = NULL;
   g_autofree char *device = NULL, *device_used = NULL, *device_note = NULL;
+  g_autofree char *warmup_s = NULL;
   g_auto(GStrv) ablate = NULL;
   gboolean json = FALSE, cancelled = FALSE;
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonNode) summary = NULL;
-  guint64 epochs = 0, steps = 0, seed = 0, threads = 0, batch = 48, vocab = 8192;
+  guint64 epochs = 0, steps = 0, seed = 0, threads = 0, batch = 48, vocab = 8192, warmup = 0;
   MvaTrainOptions opts;
   const GOptionEntry entries[] = {
     { "data", 0, 0, G_OPTION_ARG_FILENAME, &data, "Training folder (qa.jsonl + images)", "DIR" },
@@ -137,6 +139,8 @@ mva_cli_train (int argc, char **argv)
       "N" },
     { "batch", 0, 0, G_OPTION_ARG_STRING, &batch_s, "Batch size (default 48)", "N" },
     { "lr", 0, 0, G_OPTION_ARG_STRING, &lr_s, "Adam learning rate (default 1e-3)", "X" },
+    { "warmup", 0, 0, G_OPTION_ARG_STRING, &warmup_s, "Linear learning-rate warmup over the "
+      "first N steps (default: 5% of the steps, at most 200; 0: none)", "N" },
     { "ablate", 0, 0, G_OPTION_ARG_STRING_ARRAY, &ablate,
       "Remove itc, itm, sa, ca or csa (repeat or comma-separate)", "PART" },
     { "config", 0, 0, G_OPTION_ARG_STRING, &config, "Model size: paper (default) or small",
@@ -176,6 +180,7 @@ mva_cli_train (int argc, char **argv)
       !parse_u64 ("--threads", threads_s, 1, 256, &threads) ||
       !parse_u64 ("--batch", batch_s, 2, 4096, &batch) ||
       !parse_u64 ("--vocab", vocab_s, 263, 1 << 20, &vocab) ||
+      !parse_u64 ("--warmup", warmup_s, 0, G_GUINT64_CONSTANT (1) << 40, &warmup) ||
       !parse_double ("--lr", lr_s, 1e-9, 0.999, &opts.lr) ||
       !parse_double ("--val-fraction", val_s, 0.0, 0.9, &opts.val_fraction) ||
       !parse_double ("--caption-prob", cap_s, 0.0, 1.0, &opts.caption_prob))
@@ -216,6 +221,8 @@ mva_cli_train (int argc, char **argv)
   opts.threads = (guint) threads;
   opts.batch = (guint) batch;
   opts.vocab_size = (guint) vocab;
+  if (warmup_s != NULL)
+    opts.warmup_steps = (gint64) warmup;
 
   if (!mva_trainer_run (&opts, on_progress, NULL, mva_cli_cancellable (), &cancelled, &summary,
                         &error))

@@ -380,6 +380,7 @@ mva_train_options_init (MvaTrainOptions *opts)
   opts->val_fraction = 0.1;
   opts->caption_prob = 0.5;
   opts->vocab_size = MVE_TOKENIZER_DEFAULT_SIZE;
+  opts->warmup_steps = -1;
 }
 
 typedef struct
@@ -441,6 +442,7 @@ typedef struct
   GArray      *epochs;         /* of EpochLog */
   guint64      samples;
   guint        last_batch_n;
+  gint64       warmup;         /* resolved warmup steps */
 } Run;
 
 static void
@@ -747,6 +749,8 @@ add_summary_members (JsonBuilder *b, const Run *r, const RunInfo *info)
   json_builder_add_int_value (b, o->batch);
   json_builder_set_member_name (b, "lr");
   json_builder_add_double_value (b, o->lr);
+  json_builder_set_member_name (b, "warmup_steps");
+  json_builder_add_int_value (b, r->warmup);
   json_builder_set_member_name (b, "steps");
   json_builder_add_int_value (b, r->steps->len);
   json_builder_set_member_name (b, "epochs");
@@ -1130,6 +1134,14 @@ trainer_run (const MvaTrainOptions *opts,
   topts.adam.lr = (float) opts->lr;
   topts.steps = (int64_t) opts->steps;
   topts.epochs = opts->epochs > 0 ? (int32_t) opts->epochs : (opts->steps > 0 ? 0 : 50);
+  {
+    /* epochs decide: about n_train / B batches an epoch */
+    gint64 total = opts->steps > 0 ? (gint64) opts->steps
+                                   : (gint64) topts.epochs * ((r.n_train + r.B - 1) / r.B);
+    r.warmup = mve_train_warmup_steps (opts->warmup_steps < 0 ? MVE_WARMUP_AUTO
+                                                               : opts->warmup_steps, total);
+    topts.warmup_steps = r.warmup;
+  }
   topts.next_batch = next_batch;
   topts.validate = r.n_val >= 2 ? validate : NULL;
   topts.on_step = on_step;

@@ -132,6 +132,8 @@ typedef struct
   double      caption_prob;  /* 0.5: chance a training question starts with its caption */
   guint       vocab_size;    /* 8192 for a fresh tokenizer */
   gboolean    no_itc, no_itm, no_sa, no_ca, no_csa; /* ablations */
+  gint64      warmup_steps;  /* linear lr warmup; -1 (default): min(200, 5% of the
+                              * run's steps); 0: none */
 } MvaTrainOptions;
 
 void mva_train_options_init (MvaTrainOptions *opts);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-// mve-model-train.c: the training loop (epochs of batches, validation,
-// learning-rate halving on a plateau, early stopping, cancellation between
+// mve-model-train.c: the training loop (epochs of batches, linear learning-rate
+// warmup, validation, learning-rate halving on a plateau, early stopping, cancellation between
 // steps) and checkpoints (safetensors with the configuration in the metadata).
 // Declarations sit at first use (C11, as in llm.c) rather than at block
 // starts, so the project's C90-style warning is switched off for this file.
@@ -24,6 +24,37 @@ mve_train_opts_init_default (struct mve_train_opts *o)
   o->epochs = 50;
   o->patience = 5;
   o->early_stop_patience = 10;
+  o->warmup_steps = MVE_WARMUP_AUTO;
+  o->itc_head_lr_scale = 0.1f;
+}
+
+int64_t
+mve_train_warmup_steps (int64_t warmup_steps, int64_t total_steps)
+{
+  if (warmup_steps >= 0)
+    return warmup_steps;
+  if (total_steps <= 0)
+    return 0;
+  int64_t w = (total_steps + 19) / 20; // 5%, rounded up
+  return w < MVE_WARMUP_MAX_AUTO ? w : MVE_WARMUP_MAX_AUTO;
+}
+
+// The parameters of the ITC head: [*lo, *hi) in the flat parameter buffer
+// (heads.vproj_w .. heads.tproj_b, and heads.temp), or an empty range.
+static void
+itc_head_ranges (mve_model_t m, int64_t lo[2], int64_t hi[2])
+{
+  const char *first[2] = { "heads.vproj_w", "heads.temp" }, *last[2] = { "heads.tproj_b", "heads.temp" };
+  for (int r = 0; r < 2; r++)
+    {
+      int a = mve_model_find_tensor (m, first[r]), b = mve_model_find_tensor (m, last[r]);
+      lo[r] = hi[r] = 0;
+      if (a >= 0 && b >= a)
+        {
+          lo[r] = m->table[a].offset;
+          hi[r] = m->table[b].offset + m->table[b].numel;
+        }
+    }
 }
 
 static double
@@ -34,13 +65,19 @@ now_s (void)
   return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-mve_status
-mve_train (mve_model_t m, const struct mve_train_opts *o)
+// The ITC head's parameters and their values before a step.
+struct head_group
 {
-  if (m == NULL || o == NULL || o->next_batch == NULL || (o->epochs <= 0 && o->steps <= 0))
-    return _mve_fail (m, NULL, 0, MVE_STATUS_INVALID_ARGUMENT,
-                      "training needs a batch callback and epochs or steps");
+  float scale;
+  int64_t lo[2], hi[2];
+  float *old; // NULL: scale 1
+};
+
+static mve_status
+train_loop (mve_model_t m, const struct mve_train_opts *o, struct head_group *h)
+{
   struct mve_adam adam = o->adam;
+  int64_t warmup = mve_train_warmup_steps (o->warmup_steps, o->steps);
   int64_t step = 0;
   float best = INFINITY;
   int since_best = 0, since_lr = 0;
@@ -69,15 +106,30 @@ mve_train (mve_model_t m, const struct mve_train_opts *o)
             return st;
           mve_model_zero_grad (m);
           st = mve_model_backward (m);
-          if (st == MVE_STATUS_OK)
-            st = mve_model_adam_step (m, &adam, ++step);
           if (st != MVE_STATUS_OK)
             return st;
+          struct mve_adam step_adam = adam;
+          ++step;
+          if (step <= warmup)
+            step_adam.lr = (float) ((double) adam.lr * (double) step / (double) warmup);
+          if (h->old != NULL)
+            for (int g = 0, k = 0; g < 2; g++)
+              for (int64_t i = h->lo[g]; i < h->hi[g]; i++)
+                h->old[k++] = m->params_mem[i];
+          st = mve_model_adam_step (m, &step_adam, step);
+          if (st != MVE_STATUS_OK)
+            return st;
+          // Adam's update is linear in lr: scaling the head's change is a
+          // per-group learning rate (the moments are the shared step's)
+          if (h->old != NULL)
+            for (int g = 0, k = 0; g < 2; g++)
+              for (int64_t i = h->lo[g]; i < h->hi[g]; i++, k++)
+                m->params_mem[i] = h->old[k] + h->scale * (m->params_mem[i] - h->old[k]);
           double dt = now_s () - t0;
           loss_sum += L.total;
           nb++;
           if (o->on_step)
-            o->on_step (o->user, step, &L, adam.lr, dt > 0 ? b.B / dt : 0.0);
+            o->on_step (o->user, step, &L, step_adam.lr, dt > 0 ? b.B / dt : 0.0);
         }
       if (nb == 0 && o->validate == NULL)
         return _mve_fail (m, NULL, 0, MVE_STATUS_INVALID_ARGUMENT, "an epoch without batches");
@@ -110,6 +162,29 @@ mve_train (mve_model_t m, const struct mve_train_opts *o)
         break;
     }
   return MVE_STATUS_OK;
+}
+
+mve_status
+mve_train (mve_model_t m, const struct mve_train_opts *o)
+{
+  if (m == NULL || o == NULL || o->next_batch == NULL || (o->epochs <= 0 && o->steps <= 0))
+    return _mve_fail (m, NULL, 0, MVE_STATUS_INVALID_ARGUMENT,
+                      "training needs a batch callback and epochs or steps");
+  if (!(o->itc_head_lr_scale >= 0.0f && o->itc_head_lr_scale <= 1.0f))
+    return _mve_fail (m, NULL, 0, MVE_STATUS_INVALID_ARGUMENT,
+                      "the ITC head's learning-rate scale %g is not in [0, 1]",
+                      (double) o->itc_head_lr_scale);
+  struct head_group h = { .scale = o->itc_head_lr_scale };
+  if (h.scale != 1.0f)
+    {
+      itc_head_ranges (m, h.lo, h.hi);
+      int64_t n = (h.hi[0] - h.lo[0]) + (h.hi[1] - h.lo[1]);
+      if (n > 0 && (h.old = malloc (sizeof (float) * (size_t) n)) == NULL)
+        return _mve_fail (m, NULL, 0, MVE_STATUS_ALLOC_FAILED, "out of memory");
+    }
+  mve_status st = train_loop (m, o, &h);
+  free (h.old);
+  return st;
 }
 
 // --- checkpoints ---------------------------------------------------------------------------------

@@ -200,7 +200,22 @@ struct mve_train_opts
   // Optional: polled between steps; true stops the loop with MVE_STATUS_CANCELLED.
   bool (*should_abort) (void *user);
   void *user;
+  // Linear learning-rate warmup (BLIP): step s of the first warmup_steps uses
+  // lr * s / warmup_steps; the plateau halving applies on top. 0: none;
+  // MVE_WARMUP_AUTO (the default): min(200, 5% of steps) when steps > 0, else none.
+  // on_step reports the warmed-up lr, on_epoch the plateau schedule's lr.
+  int64_t warmup_steps;
+  // Learning-rate multiplier of the ITC head (projections heads.vproj_*,
+  // heads.tproj_* and the temperature heads.temp): 0.1 by default, so that
+  // at lr 1e-3 the contrastive embeddings do not collapse onto one vector
+  // (ITC stuck at log B). 1 trains them like every other weight.
+  float itc_head_lr_scale;
 };
+#define MVE_WARMUP_AUTO (-1)
+#define MVE_WARMUP_MAX_AUTO 200
+// The warmup a run of total_steps steps gets from warmup_steps (resolves
+// MVE_WARMUP_AUTO; total_steps <= 0: unknown).
+int64_t mve_train_warmup_steps (int64_t warmup_steps, int64_t total_steps);
 void mve_train_opts_init_default (struct mve_train_opts *opts);
 mve_status mve_train (mve_model_t m, const struct mve_train_opts *opts);
 
