@@ -277,7 +277,7 @@ main (int argc, char **argv)
   bench_matmul ("lm_head", (int64_t) B * 61, C, V);
   bench_attention (B, Td, 1);
   bench_attention (B, 50, 0);
-  bench_elementwise (N, C, V, 3000000);
+  bench_elementwise (N, C, V, 2019203); // the paper model's parameter count
   ok (I->set_precision (be->ctx, MVE_PRECISION_TF32), "tf32");
   bench_matmul ("lm_head tf32", (int64_t) B * 61, C, V);
   mve_backend_close (be);
