@@ -32,27 +32,6 @@
 #include "mva-store.h"
 
 static gboolean
-parse_uint (const char *opt, const char *text, guint64 min, guint64 max, guint64 *out)
-{
-  char *end = NULL;
-  guint64 v;
-
-  if (text == NULL)
-    return TRUE;
-  errno = 0;
-  v = g_ascii_strtoull (text, &end, 10);
-  if (*text == '\0' || *text == '-' || *text == '+' || errno != 0 || *end != '\0' || v < min ||
-      v > max)
-    {
-      mva_cli_fail ("ask: %s expects an integer from %" G_GUINT64_FORMAT " to %" G_GUINT64_FORMAT
-                    ", not “%s”", opt, min, max, text);
-      return FALSE;
-    }
-  *out = v;
-  return TRUE;
-}
-
-static gboolean
 is_blank (const char *s)
 {
   while (s != NULL && g_ascii_isspace (*s))
@@ -264,10 +243,10 @@ mva_cli_ask (int    argc,
   if (!mva_cli_parse ("ask", "IMAGE [QUESTION]",
                       "Ask the assistant a question about a micrograph.", entries, &argc, &argv))
     return 2;
-  if (!parse_uint ("--family", family_s, 1, MVA_ASSISTANT_N_FAMILIES, &family) ||
-      !parse_uint ("--threads", threads_s, 1, 256, &threads) ||
-      !parse_uint ("--max-tokens", max_tokens_s, 1, 4096, &max_tokens) ||
-      !parse_uint ("--overlay-token", overlay_token_s, 0, 4096, &overlay_token))
+  if (!mva_cli_parse_uint ("ask", "--family", family_s, 1, MVA_ASSISTANT_N_FAMILIES, &family) ||
+      !mva_cli_parse_uint ("ask", "--threads", threads_s, 1, 256, &threads) ||
+      !mva_cli_parse_uint ("ask", "--max-tokens", max_tokens_s, 1, 4096, &max_tokens) ||
+      !mva_cli_parse_uint ("ask", "--overlay-token", overlay_token_s, 0, 4096, &overlay_token))
     return 2;
   if (!(opacity >= 0 && opacity <= 1))
     return mva_cli_fail ("ask: --opacity expects a number from 0 to 1");

@@ -52,27 +52,6 @@ rnd_unit (void)
   return (float) (rnd () >> 8) / (float) (1u << 24);
 }
 
-static gboolean
-parse_uint_opt (const char *opt, const char *text, guint64 min, guint64 max, guint64 *out)
-{
-  char *end = NULL;
-  guint64 v;
-
-  if (text == NULL)
-    return TRUE;
-  errno = 0;
-  v = g_ascii_strtoull (text, &end, 10);
-  if (*text == '\0' || *text == '-' || *text == '+' || errno != 0 || *end != '\0' || v < min ||
-      v > max)
-    {
-      mva_cli_fail ("bench: %s expects an integer from %" G_GUINT64_FORMAT " to %"
-                    G_GUINT64_FORMAT ", not “%s”", opt, min, max, text);
-      return FALSE;
-    }
-  *out = v;
-  return TRUE;
-}
-
 typedef struct
 {
   float   *images;   /* (B, 3, S, S) */
@@ -207,13 +186,13 @@ mva_cli_bench (int argc, char **argv)
   if (!mva_cli_resolve_device ("bench", device, &device_used, &device_note))
     return 1;
   threads = (guint64) g_get_num_processors ();
-  if (!parse_uint_opt ("--threads", threads_s, 1, 256, &threads) ||
-      !parse_uint_opt ("--steps", steps_s, 1, 10000, &steps) ||
-      !parse_uint_opt ("--batch", batch_s, 2, 4096, &batch) ||
-      !parse_uint_opt ("--gen-runs", runs_s, 1, 10000, &runs))
+  if (!mva_cli_parse_uint ("bench", "--threads", threads_s, 1, 256, &threads) ||
+      !mva_cli_parse_uint ("bench", "--steps", steps_s, 1, 10000, &steps) ||
+      !mva_cli_parse_uint ("bench", "--batch", batch_s, 2, 4096, &batch) ||
+      !mva_cli_parse_uint ("bench", "--gen-runs", runs_s, 1, 10000, &runs))
     return 1;
   gen_threads = threads;
-  if (!parse_uint_opt ("--gen-threads", gen_threads_s, 1, 256, &gen_threads))
+  if (!mva_cli_parse_uint ("bench", "--gen-threads", gen_threads_s, 1, 256, &gen_threads))
     return 1;
 
   mve_config_init_default (&cfg);

@@ -49,23 +49,9 @@ mva_cli_classify (int    argc,
   if (!mva_cli_parse ("classify", "IMAGE...",
                       "Rank the 10 nanomaterial categories for each image.", entries, &argc, &argv))
     return 2;
-  for (int k = 0; k < 2; k++)
-    {
-      const char *opt = k == 0 ? "--top" : "--threads";
-      const char *text = k == 0 ? top_s : threads_s;
-      guint64 *out = k == 0 ? &top : &threads;
-      guint64 max = k == 0 ? MVA_ASSISTANT_N_CATEGORIES : 256;
-      char *end = NULL;
-
-      if (text == NULL)
-        continue;
-      errno = 0;
-      *out = g_ascii_strtoull (text, &end, 10);
-      if (*text == '\0' || *text == '-' || *text == '+' || errno != 0 || *end != '\0' ||
-          *out < 1 || *out > max)
-        return mva_cli_fail ("classify: %s expects an integer from 1 to %" G_GUINT64_FORMAT
-                             ", not “%s”", opt, max, text);
-    }
+  if (!mva_cli_parse_uint ("classify", "--top", top_s, 1, MVA_ASSISTANT_N_CATEGORIES, &top) ||
+      !mva_cli_parse_uint ("classify", "--threads", threads_s, 1, 256, &threads))
+    return 1;
   if (argc < 2)
     return mva_cli_fail ("classify: missing IMAGE");
   if (db != NULL)

@@ -68,31 +68,6 @@ should_abort (void *user)
   return g_cancellable_is_cancelled (user);
 }
 
-static gboolean
-parse_uint (const char *opt,
-            const char *text,
-            guint64     min,
-            guint64     max,
-            guint64    *out)
-{
-  char *end = NULL;
-  guint64 v;
-
-  if (text == NULL)
-    return TRUE;
-  errno = 0;
-  v = g_ascii_strtoull (text, &end, 10);
-  if (*text == '\0' || *text == '-' || *text == '+' || errno != 0 || *end != '\0' || v < min ||
-      v > max)
-    {
-      mva_cli_fail ("eval: %s expects an integer from %" G_GUINT64_FORMAT " to %"
-                    G_GUINT64_FORMAT ", not “%s”", opt, min, max, text);
-      return FALSE;
-    }
-  *out = v;
-  return TRUE;
-}
-
 /* --- loss curves ------------------------------------------------------------------- */
 
 static void
@@ -572,14 +547,14 @@ mva_cli_eval (int    argc,
     return mva_cli_fail ("eval: unexpected argument “%s”", argv[1]);
   if (data == NULL)
     return mva_cli_fail ("eval: --data DIR is required");
-  if (!parse_uint ("--folds", folds_s, 1, 100, &folds) ||
-      !parse_uint ("--epochs", epochs_s, 1, 100000, &epochs) ||
-      !parse_uint ("--steps", steps_s, 1, G_MAXUINT32, &steps) ||
-      !parse_uint ("--seed", seed_s, 0, G_MAXUINT64, &seed) ||
-      !parse_uint ("--threads", threads_s, 1, 1024, &threads) ||
-      !parse_uint ("--batch", batch_s, 2, 100000, &batch) ||
-      !parse_uint ("--vocab", vocab_s, 300, 1000000, &vocab) ||
-      !parse_uint ("--max-tokens", max_tokens_s, 1, 100000, &max_tokens))
+  if (!mva_cli_parse_uint ("eval", "--folds", folds_s, 1, 100, &folds) ||
+      !mva_cli_parse_uint ("eval", "--epochs", epochs_s, 1, 100000, &epochs) ||
+      !mva_cli_parse_uint ("eval", "--steps", steps_s, 1, G_MAXUINT32, &steps) ||
+      !mva_cli_parse_uint ("eval", "--seed", seed_s, 0, G_MAXUINT64, &seed) ||
+      !mva_cli_parse_uint ("eval", "--threads", threads_s, 1, 1024, &threads) ||
+      !mva_cli_parse_uint ("eval", "--batch", batch_s, 2, 100000, &batch) ||
+      !mva_cli_parse_uint ("eval", "--vocab", vocab_s, 300, 1000000, &vocab) ||
+      !mva_cli_parse_uint ("eval", "--max-tokens", max_tokens_s, 1, 100000, &max_tokens))
     return 2;
   if (folds == 1 && model == NULL)
     return mva_cli_fail ("eval: --model MODEL_DIR is required without --folds");

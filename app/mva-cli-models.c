@@ -172,25 +172,6 @@ on_retrain_progress (const MvaRetrainProgress *p,
     }
 }
 
-static gboolean
-parse_number (const char *opt, const char *text, double min, double max, double *out)
-{
-  char *end = NULL;
-  double v;
-
-  if (text == NULL)
-    return TRUE;
-  errno = 0;
-  v = g_ascii_strtod (text, &end);
-  if (text[0] == '\0' || *end != '\0' || errno != 0 || !(v >= min && v <= max))
-    {
-      mva_cli_fail ("train: %s expects a number from %g to %g, not “%s”", opt, min, max, text);
-      return FALSE;
-    }
-  *out = v;
-  return TRUE;
-}
-
 int
 mva_cli_train_from_reviews (int    argc,
                             char **argv)
@@ -237,13 +218,13 @@ mva_cli_train_from_reviews (int    argc,
   if (argc > 1)
     return mva_cli_fail ("train: unexpected argument “%s”", argv[1]);
   mva_retrain_options_init (&o);
-  if (!parse_number ("--steps", steps_s, 1, 1e9, &steps) ||
-      !parse_number ("--batch", batch_s, 2, 4096, &batch) ||
-      !parse_number ("--lr", lr_s, 1e-9, 0.999, &o.lr) ||
-      !parse_number ("--replay-ratio", replay_s, 0, 100, &o.replay_ratio) ||
-      !parse_number ("--holdout", holdout_s, 0, 0.9, &o.holdout_fraction) ||
-      !parse_number ("--threads", threads_s, 1, 256, &threads) ||
-      !parse_number ("--seed", seed_s, 0, 4294967295.0, &seed))
+  if (!mva_cli_parse_double ("train", "--steps", steps_s, 1, 1e9, &steps) ||
+      !mva_cli_parse_double ("train", "--batch", batch_s, 2, 4096, &batch) ||
+      !mva_cli_parse_double ("train", "--lr", lr_s, 1e-9, 0.999, &o.lr) ||
+      !mva_cli_parse_double ("train", "--replay-ratio", replay_s, 0, 100, &o.replay_ratio) ||
+      !mva_cli_parse_double ("train", "--holdout", holdout_s, 0, 0.9, &o.holdout_fraction) ||
+      !mva_cli_parse_double ("train", "--threads", threads_s, 1, 256, &threads) ||
+      !mva_cli_parse_double ("train", "--seed", seed_s, 0, 4294967295.0, &seed))
     return 2;
   if (steps > 0)
     o.steps = (guint64) steps;

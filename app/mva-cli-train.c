@@ -27,46 +27,6 @@
 #include "mva-cli.h"
 #include "mva-trainer.h"
 
-static gboolean
-parse_u64 (const char *opt, const char *text, guint64 min, guint64 max, guint64 *out)
-{
-  char *end = NULL;
-  guint64 v;
-
-  if (text == NULL)
-    return TRUE;
-  errno = 0;
-  v = g_ascii_strtoull (text, &end, 10);
-  if (*text == '\0' || *text == '-' || *text == '+' || errno != 0 || *end != '\0' || v < min ||
-      v > max)
-    {
-      mva_cli_fail ("train: %s expects an integer from %" G_GUINT64_FORMAT " to %"
-                    G_GUINT64_FORMAT ", not “%s”", opt, min, max, text);
-      return FALSE;
-    }
-  *out = v;
-  return TRUE;
-}
-
-static gboolean
-parse_double (const char *opt, const char *text, double min, double max, double *out)
-{
-  char *end = NULL;
-  double v;
-
-  if (text == NULL)
-    return TRUE;
-  errno = 0;
-  v = g_ascii_strtod (text, &end);
-  if (*text == '\0' || errno != 0 || *end != '\0' || !isfinite (v) || v < min || v > max)
-    {
-      mva_cli_fail ("train: %s expects a number from %g to %g, not “%s”", opt, min, max, text);
-      return FALSE;
-    }
-  *out = v;
-  return TRUE;
-}
-
 static void
 on_progress (const MvaTrainProgress *p, gpointer user_data)
 {
@@ -174,16 +134,16 @@ mva_cli_train (int argc, char **argv)
 
   mva_train_options_init (&opts);
   threads = (guint64) g_get_num_processors ();
-  if (!parse_u64 ("--epochs", epochs_s, 1, 100000, &epochs) ||
-      !parse_u64 ("--steps", steps_s, 1, G_GUINT64_CONSTANT (1) << 40, &steps) ||
-      !parse_u64 ("--seed", seed_s, 0, G_MAXUINT64, &seed) ||
-      !parse_u64 ("--threads", threads_s, 1, 256, &threads) ||
-      !parse_u64 ("--batch", batch_s, 2, 4096, &batch) ||
-      !parse_u64 ("--vocab", vocab_s, 263, 1 << 20, &vocab) ||
-      !parse_u64 ("--warmup", warmup_s, 0, G_GUINT64_CONSTANT (1) << 40, &warmup) ||
-      !parse_double ("--lr", lr_s, 1e-9, 0.999, &opts.lr) ||
-      !parse_double ("--val-fraction", val_s, 0.0, 0.9, &opts.val_fraction) ||
-      !parse_double ("--caption-prob", cap_s, 0.0, 1.0, &opts.caption_prob))
+  if (!mva_cli_parse_uint ("train", "--epochs", epochs_s, 1, 100000, &epochs) ||
+      !mva_cli_parse_uint ("train", "--steps", steps_s, 1, G_GUINT64_CONSTANT (1) << 40, &steps) ||
+      !mva_cli_parse_uint ("train", "--seed", seed_s, 0, G_MAXUINT64, &seed) ||
+      !mva_cli_parse_uint ("train", "--threads", threads_s, 1, 256, &threads) ||
+      !mva_cli_parse_uint ("train", "--batch", batch_s, 2, 4096, &batch) ||
+      !mva_cli_parse_uint ("train", "--vocab", vocab_s, 263, 1 << 20, &vocab) ||
+      !mva_cli_parse_uint ("train", "--warmup", warmup_s, 0, G_GUINT64_CONSTANT (1) << 40, &warmup) ||
+      !mva_cli_parse_double ("train", "--lr", lr_s, 1e-9, 0.999, &opts.lr) ||
+      !mva_cli_parse_double ("train", "--val-fraction", val_s, 0.0, 0.9, &opts.val_fraction) ||
+      !mva_cli_parse_double ("train", "--caption-prob", cap_s, 0.0, 1.0, &opts.caption_prob))
     return 1;
   if (config != NULL && g_strcmp0 (config, "paper") != 0 && g_strcmp0 (config, "small") != 0)
     return mva_cli_fail ("train: --config expects paper or small, not “%s”", config);

@@ -10,6 +10,8 @@
 
 #include "mva-cli.h"
 
+#include <errno.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -94,6 +96,56 @@ mva_cli_fail (const char *format, ...)
   mva_cli_progress_done ();
   fprintf (stderr, "mvaema-cli: %s\n", msg);
   return 1;
+}
+
+gboolean
+mva_cli_parse_uint (const char *command,
+                    const char *opt,
+                    const char *text,
+                    guint64     min,
+                    guint64     max,
+                    guint64    *out)
+{
+  char *end = NULL;
+  guint64 v;
+
+  if (text == NULL)
+    return TRUE;
+  errno = 0;
+  v = g_ascii_strtoull (text, &end, 10);
+  if (*text == '\0' || *text == '-' || *text == '+' || errno != 0 || *end != '\0' || v < min ||
+      v > max)
+    {
+      mva_cli_fail ("%s: %s expects an integer from %" G_GUINT64_FORMAT " to %" G_GUINT64_FORMAT
+                    ", not “%s”", command, opt, min, max, text);
+      return FALSE;
+    }
+  *out = v;
+  return TRUE;
+}
+
+gboolean
+mva_cli_parse_double (const char *command,
+                      const char *opt,
+                      const char *text,
+                      double      min,
+                      double      max,
+                      double     *out)
+{
+  char *end = NULL;
+  double v;
+
+  if (text == NULL)
+    return TRUE;
+  errno = 0;
+  v = g_ascii_strtod (text, &end);
+  if (*text == '\0' || errno != 0 || *end != '\0' || !isfinite (v) || v < min || v > max)
+    {
+      mva_cli_fail ("%s: %s expects a number from %g to %g, not “%s”", command, opt, min, max, text);
+      return FALSE;
+    }
+  *out = v;
+  return TRUE;
 }
 
 void

@@ -29,6 +29,24 @@ gboolean      mva_cli_parse           (const char         *command,
 /* Print "mvaema-cli: <message>" on stderr and return 1. */
 int           mva_cli_fail            (const char *format, ...) G_GNUC_PRINTF (1, 2);
 
+/* Option values: text NULL (option not given) leaves *out alone and returns
+ * TRUE; else a plain decimal (no sign) from min to max, or FALSE after
+ * printing "<command>: <opt> expects an integer from MIN to MAX, not “TEXT”"
+ * (mva_cli_fail). _double: a finite number from min to max, same error with
+ * "a number from %g to %g". */
+gboolean      mva_cli_parse_uint      (const char *command,
+                                       const char *opt,
+                                       const char *text,
+                                       guint64     min,
+                                       guint64     max,
+                                       guint64    *out);
+gboolean      mva_cli_parse_double    (const char *command,
+                                       const char *opt,
+                                       const char *text,
+                                       double      min,
+                                       double      max,
+                                       double     *out);
+
 /* Write one JSON object as a single line on stdout (and flush). */
 void          mva_cli_print_json      (JsonNode *node);
 void          mva_cli_print_builder   (JsonBuilder *builder);
