@@ -102,6 +102,14 @@ gboolean  _mva_tiff_meta_parse_zeiss (const char   *text,
 /* A length with unit ("9.766 nm", "543.0 pm", "1.2 µm") to nanometres;
  * NAN when the unit is not a length. */
 double    _mva_parse_length_nm       (const char *value);
+/* Key/value helpers of the vendor text parsers (mva-tiff-meta.c, used by
+ * mva-sidecar.c too). _mva_parse_number: blanks, a number, blanks; *end
+ * (optional) gets what follows (the unit); NAN (and *end = the value) when
+ * no finite number starts there. _mva_meta_string: the value stripped,
+ * made valid UTF-8; NULL when empty (g_free). */
+double    _mva_parse_number          (const char  *s,
+                                      const char **end);
+char     *_mva_meta_string           (const char  *s);
 
 /* Hitachi (.txt, [SemImageFile] PixelSize=) and JEOL (.txt, $CM_/$$SM_
  * keys) sidecar text. image_width/height: size of the image file (the scale

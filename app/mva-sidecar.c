@@ -32,51 +32,10 @@
 #include <math.h>
 #include <string.h>
 
-static double
-num (const char *s, const char **end)
-{
-  char *e = NULL;
-  double v;
-
-  while (*s == ' ' || *s == '\t')
-    s++;
-  v = g_ascii_strtod (s, &e);
-  if (e == s || !isfinite (v))
-    {
-      if (end)
-        *end = s;
-      return NAN;
-    }
-  if (end)
-    {
-      while (*e == ' ' || *e == '\t')
-        e++;
-      *end = e;
-    }
-  return v;
-}
-
 static gboolean
 pos (double v)
 {
   return isfinite (v) && v > 0;
-}
-
-static char *
-value_string (const char *s)
-{
-  char *r = g_strstrip (g_strdup (s));
-
-  if (!g_utf8_validate (r, -1, NULL))
-    {
-      char *v = g_utf8_make_valid (r, -1);
-
-      g_free (r);
-      r = v;
-    }
-  if (r[0] == '\0')
-    g_clear_pointer (&r, g_free);
-  return r;
 }
 
 /* Length with an optional unit; bare numbers are in default_unit_nm. */
@@ -84,7 +43,7 @@ static double
 length_nm (const char *s, double default_unit_nm)
 {
   const char *unit;
-  double v = num (s, &unit);
+  double v = _mva_parse_number (s, &unit);
   double nm;
 
   if (!isfinite (v))
@@ -122,7 +81,7 @@ parse_hitachi (char **lines, guint image_width, guint image_height, MvaImageMeta
       val = eq + 1;
       if (g_ascii_strcasecmp (key, "PixelSize") == 0)
         {
-          double v = num (val, NULL);
+          double v = _mva_parse_number (val, NULL);
 
           if (pos (v))
             {
@@ -132,7 +91,7 @@ parse_hitachi (char **lines, guint image_width, guint image_height, MvaImageMeta
         }
       else if (g_ascii_strcasecmp (key, "InstructName") == 0)
         {
-          g_autofree char *s = value_string (val);
+          g_autofree char *s = _mva_meta_string (val);
 
           if (s)
             {
@@ -145,7 +104,7 @@ parse_hitachi (char **lines, guint image_width, guint image_height, MvaImageMeta
       else if (g_ascii_strcasecmp (key, "AcceleratingVoltage") == 0)
         {
           const char *unit;
-          double v = num (val, &unit);
+          double v = _mva_parse_number (val, &unit);
 
           if (pos (v))
             {
@@ -165,7 +124,7 @@ parse_hitachi (char **lines, guint image_width, guint image_height, MvaImageMeta
         }
       else if (g_ascii_strcasecmp (key, "Magnification") == 0)
         {
-          double v = num (val, NULL);
+          double v = _mva_parse_number (val, NULL);
 
           if (pos (v))
             {
@@ -175,7 +134,7 @@ parse_hitachi (char **lines, guint image_width, guint image_height, MvaImageMeta
         }
       else if (g_ascii_strcasecmp (key, "SignalName") == 0)
         {
-          g_autofree char *s = value_string (val);
+          g_autofree char *s = _mva_meta_string (val);
 
           if (s)
             {
@@ -188,9 +147,9 @@ parse_hitachi (char **lines, guint image_width, guint image_height, MvaImageMeta
         {
           const char *rest;
 
-          data_w = num (val, &rest);
+          data_w = _mva_parse_number (val, &rest);
           if (*rest == 'x' || *rest == 'X' || *rest == '*')
-            data_h = num (rest + 1, NULL);
+            data_h = _mva_parse_number (rest + 1, NULL);
         }
     }
   if (found)
@@ -228,19 +187,19 @@ parse_jeol (char **lines, guint image_width, guint image_height, MvaImageMeta *m
       key = line;
       val = sp + 1;
       if (strcmp (key, "$$SM_MICRON_BAR") == 0 || strcmp (key, "$CM_MICRON_BAR") == 0)
-        bar_px = num (val, NULL);
+        bar_px = _mva_parse_number (val, NULL);
       else if (strcmp (key, "$$SM_MICRON_MARKER") == 0 || strcmp (key, "$CM_MICRON_MARKER") == 0)
         marker_nm = length_nm (val, 1000.0);
       else if (strcmp (key, "$CM_FULL_SIZE") == 0)
         {
           const char *rest;
 
-          full_w = num (val, &rest);
-          full_h = num (rest, NULL);
+          full_w = _mva_parse_number (val, &rest);
+          full_h = _mva_parse_number (rest, NULL);
         }
       else if (strcmp (key, "$CM_INSTRUMENT") == 0)
         {
-          g_autofree char *s = value_string (val);
+          g_autofree char *s = _mva_meta_string (val);
 
           if (s)
             {
@@ -252,7 +211,7 @@ parse_jeol (char **lines, guint image_width, guint image_height, MvaImageMeta *m
         }
       else if (strcmp (key, "$CM_SIGNAL") == 0)
         {
-          g_autofree char *s = value_string (val);
+          g_autofree char *s = _mva_meta_string (val);
 
           if (s)
             {
@@ -263,7 +222,7 @@ parse_jeol (char **lines, guint image_width, guint image_height, MvaImageMeta *m
         }
       else if (strcmp (key, "$CM_MAG") == 0)
         {
-          double v = num (val, NULL);
+          double v = _mva_parse_number (val, NULL);
 
           if (pos (v))
             {
@@ -274,7 +233,7 @@ parse_jeol (char **lines, guint image_width, guint image_height, MvaImageMeta *m
       else if (strcmp (key, "$CM_ACCEL_VOLT") == 0)
         {
           const char *unit;
-          double v = num (val, &unit);
+          double v = _mva_parse_number (val, &unit);
 
           if (pos (v))
             {

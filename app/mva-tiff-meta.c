@@ -29,9 +29,11 @@
 
 // --- helpers ---------------------------------------------------------------------
 
-/* g_ascii_strtod on a value that may carry a unit after it. */
-static double
-parse_number (const char *s, const char **end)
+/* g_ascii_strtod on a value that may carry a unit after it (shared with
+ * mva-sidecar.c; see mva-image-private.h). */
+double
+_mva_parse_number (const char  *s,
+                   const char **end)
 {
   char *e = NULL;
   double v;
@@ -46,15 +48,18 @@ parse_number (const char *s, const char **end)
       return NAN;
     }
   if (end)
-    *end = e;
+    {
+      while (*e == ' ' || *e == '\t')
+        e++;
+      *end = e;
+    }
   return v;
 }
-
 double
 _mva_parse_length_nm (const char *value)
 {
   const char *unit;
-  double v = parse_number (value, &unit);
+  double v = _mva_parse_number (value, &unit);
   double f;
 
   if (!isfinite (v))
@@ -83,8 +88,8 @@ _mva_parse_length_nm (const char *value)
   return v * f;
 }
 
-static char *
-clean_string (const char *s)
+char *
+_mva_meta_string (const char *s)
 {
   char *r = g_strstrip (g_strdup (s));
 
@@ -99,7 +104,6 @@ clean_string (const char *s)
     g_clear_pointer (&r, g_free);
   return r;
 }
-
 static gboolean
 positive (double v)
 {
@@ -163,7 +167,7 @@ ini_number (const Ini *ini, const char *section, const char *key)
 {
   const char *v = ini_get (ini, section, key);
 
-  return v ? parse_number (v, NULL) : NAN;
+  return v ? _mva_parse_number (v, NULL) : NAN;
 }
 
 gboolean
@@ -224,7 +228,7 @@ _mva_tiff_meta_parse_fei (const char   *text,
   system = ini_get (&ini, "System", "SystemType");
   if (system != NULL)
     {
-      g_autofree char *s = clean_string (system);
+      g_autofree char *s = _mva_meta_string (system);
 
       if (s != NULL)
         {
@@ -240,8 +244,8 @@ _mva_tiff_meta_parse_fei (const char   *text,
   det_mode = ini_get (&ini, "Detectors", "Mode");
   if (det_name != NULL)
     {
-      g_autofree char *n = clean_string (det_name);
-      g_autofree char *m = det_mode ? clean_string (det_mode) : NULL;
+      g_autofree char *n = _mva_meta_string (det_name);
+      g_autofree char *m = det_mode ? _mva_meta_string (det_mode) : NULL;
 
       if (n != NULL)
         {
@@ -288,7 +292,7 @@ zeiss_value (char **lines, const char *label)
           while (*p == ' ' || *p == '\t')
             p++;
           if (*p == '=' || *p == ':')
-            return clean_string (p + 1);
+            return _mva_meta_string (p + 1);
         }
     }
   return NULL;
@@ -333,7 +337,7 @@ _mva_tiff_meta_parse_zeiss (const char   *text,
   if (eht)
     {
       const char *unit;
-      double v = parse_number (eht, &unit);
+      double v = _mva_parse_number (eht, &unit);
 
       while (*unit == ' ')
         unit++;
@@ -361,7 +365,7 @@ _mva_tiff_meta_parse_zeiss (const char   *text,
   if (mag)
     {
       const char *unit;
-      double v = parse_number (mag, &unit);
+      double v = _mva_parse_number (mag, &unit);
 
       while (*unit == ' ')
         unit++;
