@@ -23,6 +23,7 @@
 
 #include "mva-cli.h"
 #include "mva-metrics.h"
+#include "mva-report.h"
 
 typedef struct
 {
@@ -116,24 +117,6 @@ id_to_text (JsonNode *id)
 }
 
 static void
-add_scores (JsonBuilder         *b,
-            const MvaTextScores *s)
-{
-  json_builder_set_member_name (b, "bleu2");
-  json_builder_add_double_value (b, s->bleu2);
-  json_builder_set_member_name (b, "bleu4");
-  json_builder_add_double_value (b, s->bleu4);
-  json_builder_set_member_name (b, "rouge1");
-  json_builder_add_double_value (b, s->rouge1);
-  json_builder_set_member_name (b, "rouge2");
-  json_builder_add_double_value (b, s->rouge2);
-  json_builder_set_member_name (b, "rougeL");
-  json_builder_add_double_value (b, s->rougeL);
-  json_builder_set_member_name (b, "meteor");
-  json_builder_add_double_value (b, s->meteor);
-}
-
-static void
 print_row (const char          *label,
            const MvaTextScores *s)
 {
@@ -214,7 +197,7 @@ score_line (MetricsRun *run,
       json_builder_begin_object (b);
       json_builder_set_member_name (b, "id");
       json_builder_add_value (b, g_steal_pointer (&id));
-      add_scores (b, &s);
+      mva_report_add_text_scores_json (b, &s);
       json_builder_end_object (b);
       mva_cli_print_builder (b);
     }
@@ -333,7 +316,7 @@ mva_cli_metrics (int    argc,
       json_builder_begin_object (b);
       json_builder_set_member_name (b, "id");
       json_builder_add_string_value (b, "corpus");
-      add_scores (b, &corpus);
+      mva_report_add_text_scores_json (b, &corpus);
       json_builder_set_member_name (b, "mean_bleu2");
       json_builder_add_double_value (b, means.bleu2);
       json_builder_set_member_name (b, "mean_bleu4");

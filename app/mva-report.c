@@ -373,9 +373,9 @@ _mva_report_compute_stats (MvaReport     *r,
 
 /* --- JSON ------------------------------------------------------------------------- */
 
-static void
-add_text_scores (JsonBuilder         *b,
-                 const MvaTextScores *s)
+void
+mva_report_add_text_scores_json (JsonBuilder         *b,
+                                 const MvaTextScores *s)
 {
   json_builder_set_member_name (b, "bleu2");
   json_builder_add_double_value (b, s->bleu2);
@@ -515,7 +515,7 @@ mva_report_to_json (MvaReport *r)
       mva_text_scorer_get_corpus (f->text, &corpus, &means);
       json_builder_set_member_name (b, "text_means");
       json_builder_begin_object (b);
-      add_text_scores (b, &means);
+      mva_report_add_text_scores_json (b, &means);
       json_builder_end_object (b);
       json_builder_set_member_name (b, "text_corpus_bleu2");
       json_builder_add_double_value (b, corpus.bleu2);
@@ -554,7 +554,7 @@ mva_report_to_json (MvaReport *r)
       json_builder_add_string_value (b, r->family_names[i]);
       json_builder_set_member_name (b, "answers");
       json_builder_add_int_value (b, (gint64) mva_text_scorer_get_count (r->family_text[i]));
-      add_text_scores (b, &means);
+      mva_report_add_text_scores_json (b, &means);
       json_builder_end_object (b);
     }
   json_builder_end_array (b);
@@ -596,7 +596,7 @@ mva_report_to_json (MvaReport *r)
       add_string_or_null (b, "question", e->question);
       add_string_or_null (b, "answer", e->answer);
       add_string_or_null (b, "reference", e->reference);
-      add_text_scores (b, &e->scores);
+      mva_report_add_text_scores_json (b, &e->scores);
       json_builder_end_object (b);
     }
   json_builder_end_array (b);

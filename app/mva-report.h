@@ -75,6 +75,10 @@ gboolean   mva_report_add_loss          (MvaReport           *report,
                                          const char          *series,
                                          double               epoch,
                                          double               loss);
+/* Adds the members "bleu2", "bleu4", "rouge1", "rouge2", "rougeL", "meteor"
+ * of s to the object b is building (report.json and `mvaema-cli metrics`). */
+void       mva_report_add_text_scores_json (JsonBuilder         *b,
+                                            const MvaTextScores *s);
 /* The whole report as JSON (what report.json holds). */
 JsonNode  *mva_report_to_json           (MvaReport           *report);
 /* Creates dir if needed; writes report.json and report.html atomically. */
