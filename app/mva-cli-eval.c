@@ -27,13 +27,11 @@
 #include <string.h>
 #include <glib/gstdio.h>
 
+#include "mva-assistant.h"
 #include "mva-cli.h"
-#include "mva-preprocess.h"
 #include "mva-report.h"
 #include "mva-synth.h"
 #include "mva-trainer.h"
-#include "mve.h"
-#include "mve-tokenizer.h"
 
 /* Under -Dsanitize=true: the report's cairo text loads fontconfig, which keeps
  * its caches until exit by design; LeakSanitizer reads this hook (other
@@ -45,7 +43,6 @@ __lsan_default_suppressions (void)
   return "leak:libfontconfig.so\n";
 }
 
-#define CLASSIFY_QUESTION "What type of nanomaterial is shown?"
 #define OTHER_FAMILY MVA_SYNTH_N_FAMILIES
 
 typedef struct
@@ -61,12 +58,6 @@ typedef struct
   guint         n_folds;
   int32_t       max_tokens;  /* answer tokens to generate at most, 0: the model's limit */
 } EvalRun;
-
-static bool
-should_abort (void *user)
-{
-  return g_cancellable_is_cancelled (user);
-}
 
 /* --- loss curves ------------------------------------------------------------------- */
 
@@ -185,39 +176,6 @@ on_train_progress (const MvaTrainProgress *p,
 
 /* --- answering and classifying -------------------------------------------------------- */
 
-static int32_t *
-encode (const mve_tokenizer *tok,
-        const char          *text,
-        int32_t              max,
-        int32_t             *n_out)
-{
-  size_t n = 0, len = strlen (text);
-  int32_t *ids = g_new (int32_t, len + 1);
-
-  mve_tokenizer_encode (tok, text, len, ids, len + 1, &n);
-  *n_out = (int32_t) MIN ((size_t) max, n);
-  return ids;
-}
-
-static char *
-decode (const mve_tokenizer *tok,
-        const int32_t       *ids,
-        int32_t              n)
-{
-  size_t need = mve_tokenizer_decode (tok, ids, (size_t) n, NULL, 0, MVE_DECODE_SKIP_SPECIAL);
-  char *text = g_malloc (need + 1);
-
-  mve_tokenizer_decode (tok, ids, (size_t) n, text, need + 1, MVE_DECODE_SKIP_SPECIAL);
-  if (!g_utf8_validate (text, -1, NULL))
-    {
-      char *valid = g_utf8_make_valid (text, -1);
-
-      g_free (text);
-      text = valid;
-    }
-  return text;
-}
-
 static guint
 family_index (const MvaQaPair *pair)
 {
@@ -225,7 +183,25 @@ family_index (const MvaQaPair *pair)
                                                                      : OTHER_FAMILY;
 }
 
-/* Answers and classifies the pairs and images with in_fold[image] set. */
+/* The assistant's errors as eval reports them: a cancel is G_IO_ERROR_CANCELLED. */
+static void
+take_assistant_error (GError **error,
+                      GError  *local)
+{
+  if (g_error_matches (local, MVA_ASSISTANT_ERROR, MVA_ASSISTANT_ERROR_CANCELLED))
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, local->message);
+      g_error_free (local);
+    }
+  else
+    g_propagate_error (error, local);
+}
+
+/* Answers and classifies the pairs and images with in_fold[image] set,
+ * through the assistant (mva-assistant.h) as the app does: the data's
+ * model-input pixels (already size x size, data bar left out) are handed over
+ * as an 8-bit RGB image, which the assistant's preprocessing passes through
+ * unchanged; answers are the model's text (model_only: no metadata scale). */
 static gboolean
 evaluate_model (EvalRun         *run,
                 const char      *model_dir,
@@ -233,56 +209,35 @@ evaluate_model (EvalRun         *run,
                 const gboolean  *in_fold,
                 GError         **error)
 {
-  g_autofree char *model_path = g_build_filename (model_dir, "model.safetensors", NULL);
-  g_autofree char *tok_path = g_build_filename (model_dir, "tokenizer.json", NULL);
-  mve_tokenizer *tok = NULL;
-  mve_model_t model = NULL;
-  const struct mve_config *cfg;
-  char err[512] = "";
-  gboolean ok = FALSE;
-  g_autofree float *image = NULL;
-  g_autofree int32_t *out_tokens = NULL;
+  g_autoptr(MvaAssistantModel) model = NULL;
   g_autofree gboolean *classified = g_new0 (gboolean, ds->n_images + 1);
-  int32_t *cat_ids[MVA_SYNTH_N_CATEGORIES] = { NULL };
-  int32_t cat_lens[MVA_SYNTH_N_CATEGORIES];
-  g_autofree int32_t *cq = NULL;
-  int32_t cq_len = 0;
-  guint cur_image = G_MAXUINT;
+  GError *local = NULL;
   guint done = 0, total = 0;
-  int32_t max_new;
+  MvaImage image = { 0 };
 
-  if (mve_tokenizer_load (&tok, tok_path, err, sizeof err) != MVE_STATUS_OK)
+  model = mva_assistant_model_load (model_dir, run->threads, &local);
+  if (model == NULL)
     {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s: %s", tok_path, err);
-      goto out;
+      take_assistant_error (error, local);
+      return FALSE;
     }
-  if (mve_model_load (&model, model_path, (int32_t) run->threads, err, sizeof err) != MVE_STATUS_OK)
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s: %s", model_path, err);
-      goto out;
-    }
-  cfg = mve_model_get_config (model);
-  if ((guint) cfg->image_size != ds->size || cfg->channels != 3)
+  if (mva_assistant_model_get_image_size (model) != ds->size)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
-                   "%s expects %dx%d images with %d channels; the data was prepared at %ux%u RGB",
-                   model_path, cfg->image_size, cfg->image_size, cfg->channels, ds->size, ds->size);
-      goto out;
+                   "%s/model.safetensors expects %ux%u images; the data was prepared at %ux%u RGB",
+                   model_dir, mva_assistant_model_get_image_size (model),
+                   mva_assistant_model_get_image_size (model), ds->size, ds->size);
+      return FALSE;
     }
-  if (mve_tokenizer_size (tok) != cfg->vocab_size)
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
-                   "%s has %d tokens but the model expects %d", tok_path,
-                   mve_tokenizer_size (tok), cfg->vocab_size);
-      goto out;
-    }
-  mve_model_set_abort_callback (model, should_abort, run->cancellable);
-  image = g_new (float, (gsize) 3 * ds->size * ds->size);
-  max_new = run->max_tokens > 0 ? MIN (run->max_tokens, cfg->max_answer_len) : cfg->max_answer_len;
-  out_tokens = g_new (int32_t, max_new + 1);
-  cq = encode (tok, CLASSIFY_QUESTION, cfg->max_question_len, &cq_len);
-  for (guint c = 0; c < MVA_SYNTH_N_CATEGORIES; c++)
-    cat_ids[c] = encode (tok, mva_synth_category_name (c), cfg->max_answer_len, &cat_lens[c]);
+  image.width = image.full_width = ds->size;
+  image.height = image.full_height = ds->size;
+  image.channels = 3;
+  image.bit_depth = 8;
+  image.sample_format = MVA_SAMPLE_UINT;
+  image.stride = (gsize) 3 * ds->size;
+  image.format = (char *) "RGB";
+  image.meta.pixel_size_nm = image.meta.pixel_size_y_nm = NAN;
+  image.meta.hv_kv = image.meta.wd_mm = image.meta.magnification = NAN;
 
   for (guint i = 0; i < ds->pairs->len; i++)
     if (in_fold[g_array_index (ds->pairs, MvaQaPair, i).image])
@@ -292,39 +247,40 @@ evaluate_model (EvalRun         *run,
     {
       const MvaQaPair *pair = &g_array_index (ds->pairs, MvaQaPair, i);
       g_autofree char *question = NULL;
-      g_autofree int32_t *q = NULL;
-      g_autofree char *answer = NULL;
+      g_autoptr(MvaAnswer) answer = NULL;
       const char *refs[2] = { pair->answer, NULL };
-      int32_t qlen = 0, n_out = 0;
+      MvaAskRequest req = { 0 };
       MvaSynthCategory category;
 
       if (!in_fold[pair->image])
         continue;
       if (g_cancellable_set_error_if_cancelled (run->cancellable, error))
-        goto out;
-      if (pair->image != cur_image)
-        {
-          mva_preprocess_normalize_rgb8 (ds->pixels[pair->image], ds->size, image);
-          cur_image = pair->image;
-        }
+        return FALSE;
+      image.data = ds->pixels[pair->image];
 
       /* classify each image once, without a caption */
       if (!classified[pair->image] && pair->category != NULL &&
           mva_synth_category_from_name (pair->category, &category))
         {
-          float logp[MVA_SYNTH_N_CATEGORIES];
+          g_autoptr(GArray) ranking = NULL;
           double scores[MVA_SYNTH_N_CATEGORIES];
 
-          if (mve_model_score_answers (model, image, cq, cq_len, (const int32_t * const *) cat_ids,
-                                       cat_lens, MVA_SYNTH_N_CATEGORIES, logp, err,
-                                       sizeof err) != MVE_STATUS_OK)
+          ranking = mva_assistant_classify (model, &image, run->cancellable, &local);
+          if (ranking == NULL)
             {
-              if (!g_cancellable_set_error_if_cancelled (run->cancellable, error))
-                g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "classification: %s", err);
-              goto out;
+              take_assistant_error (error, local);
+              return FALSE;
             }
           for (guint c = 0; c < MVA_SYNTH_N_CATEGORIES; c++)
-            scores[c] = logp[c];
+            scores[c] = -INFINITY;
+          for (guint k = 0; k < ranking->len; k++)
+            {
+              const MvaCategoryScore *cs = &g_array_index (ranking, MvaCategoryScore, k);
+              MvaSynthCategory c;
+
+              if (mva_synth_category_from_name (cs->category, &c))
+                scores[c] = cs->logprob;
+            }
           mva_report_add_classification (run->report, run->fold, category, scores);
           classified[pair->image] = TRUE;
         }
@@ -333,30 +289,24 @@ evaluate_model (EvalRun         *run,
       question = pair->asked_with_caption && pair->caption != NULL
                    ? g_strconcat (pair->caption, " ", pair->question, NULL)
                    : g_strdup (pair->question);
-      q = encode (tok, question, cfg->max_question_len, &qlen);
-      if (mve_model_generate (model, image, q, qlen, max_new, 1, NULL, NULL, out_tokens,
-                              &n_out, NULL, err, sizeof err) != MVE_STATUS_OK)
+      req.question = question;
+      req.max_tokens = run->max_tokens > 0 ? (guint) run->max_tokens : 0;
+      req.model_only = TRUE;
+      answer = mva_assistant_ask (model, &image, &req, NULL, NULL, run->cancellable, &local);
+      if (answer == NULL)
         {
-          if (!g_cancellable_set_error_if_cancelled (run->cancellable, error))
-            g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "generation: %s", err);
-          goto out;
+          take_assistant_error (error, local);
+          return FALSE;
         }
-      answer = decode (tok, out_tokens, n_out);
-      mva_report_add_answer (run->report, run->fold, family_index (pair), question, answer, refs);
+      mva_report_add_answer (run->report, run->fold, family_index (pair), question, answer->answer,
+                             refs);
       done++;
       if (done % 25 == 0 || done == total)
         mva_cli_progress ("eval: fold %u/%u: answered %u/%u questions", run->fold + 1,
                           run->n_folds, done, total);
     }
   mva_cli_progress_done ();
-  ok = TRUE;
-
-out:
-  for (guint c = 0; c < MVA_SYNTH_N_CATEGORIES; c++)
-    g_free (cat_ids[c]);
-  mve_model_free (model);
-  mve_tokenizer_free (tok);
-  return ok;
+  return TRUE;
 }
 
 /* --- folds ------------------------------------------------------------------------- */
