@@ -1142,6 +1142,7 @@ trainer_run (const MvaTrainOptions *opts,
                                                                : opts->warmup_steps, total);
     topts.warmup_steps = r.warmup;
   }
+  topts.seed = opts->seed; /* the ITM negatives' draws */
   topts.next_batch = next_batch;
   topts.validate = r.n_val >= 2 ? validate : NULL;
   topts.on_step = on_step;

@@ -12,6 +12,9 @@
 // Padding sits at the end of each sequence and is masked as keys.
 // Negatives: hardest by ITC similarity, excluding rows with the same answer
 // tokens; ties go to the lower index; no candidate -> (i + 1) % B.
+// mve_model_forward_random_negatives draws them uniformly from the same
+// candidates with a seeded generator instead (training from scratch: the
+// hardest ones are near-duplicates the ITM head cannot yet tell apart).
 // Declarations sit at first use (C11, as in llm.c) rather than at block
 // starts, so the project's C90-style warning is switched off for this file.
 #pragma GCC diagnostic ignored "-Wdeclaration-after-statement"
@@ -909,10 +912,48 @@ same_answer (const struct mve_batch *b, int i, int j)
                  sizeof (int32_t) * b->answer_len[i]) == 0;
 }
 
+static uint64_t
+neg_mix (uint64_t x)
+{
+  x += 0x9e3779b97f4a7c15ULL; // splitmix64
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+// A candidate negative for row i (j != i, another answer) drawn uniformly
+// with the generator value r; -1 when there is none.
+static int
+random_negative (const struct mve_batch *b, int i, uint64_t r)
+{
+  int n = 0;
+  for (int j = 0; j < b->B; j++)
+    n += j != i && !same_answer (b, i, j);
+  if (n == 0)
+    return -1;
+  int k = (int) (r % (uint64_t) n);
+  for (int j = 0; j < b->B; j++)
+    if (j != i && !same_answer (b, i, j) && k-- == 0)
+      return j;
+  return -1;
+}
+
+// seed 0: hardest negatives; otherwise uniform draws seeded by seed.
 static void
-mine_negatives (struct mve_model *m, const struct mve_batch *b)
+mine_negatives (struct mve_model *m, const struct mve_batch *b, uint64_t seed)
 {
   int B = b->B;
+  if (seed != 0)
+    {
+      for (int i = 0; i < B; i++)
+        {
+          int bt = random_negative (b, i, neg_mix (seed ^ neg_mix ((uint64_t) 2 * i)));
+          int bi = random_negative (b, i, neg_mix (seed ^ neg_mix ((uint64_t) 2 * i + 1)));
+          m->neg_t[i] = bt >= 0 ? bt : (i + 1) % B;
+          m->neg_i[i] = bi >= 0 ? bi : (i + 1) % B;
+        }
+      return;
+    }
   for (int i = 0; i < B; i++)
     {
       int bt = -1, bi = -1;
@@ -955,10 +996,10 @@ _mve_itm_logits_forward (struct mve_model *m)
 }
 
 static float
-itm_forward (struct mve_model *m, const struct mve_batch *b)
+itm_forward (struct mve_model *m, const struct mve_batch *b, uint64_t neg_seed)
 {
   int B = b->B, Te = m->dims.Te, N = m->dims.Nitm;
-  mine_negatives (m, b);
+  mine_negatives (m, b, neg_seed);
   for (int n = 0; n < N; n++)
     {
       int img = n < B ? n : n < 2 * B ? n - B : m->neg_i[n - 2 * B];
@@ -1076,22 +1117,31 @@ _mve_fill_decoder_rows (struct mve_model *m, int N, const int32_t *const *q, con
 }
 
 static mve_status model_forward (mve_model_t m, const struct mve_batch *b, struct mve_losses *out,
-                                 int train);
+                                 int train, uint64_t neg_seed);
 
 mve_status
 mve_model_forward (mve_model_t m, const struct mve_batch *b, struct mve_losses *out)
 {
-  return model_forward (m, b, out, 1);
+  return model_forward (m, b, out, 1, 0);
+}
+
+mve_status
+mve_model_forward_random_negatives (mve_model_t m, const struct mve_batch *b, uint64_t seed,
+                                    struct mve_losses *out)
+{
+  // seed 0 means hardest mining inside: map it to another fixed value
+  return model_forward (m, b, out, 1, seed != 0 ? seed : 0x6e656773ULL);
 }
 
 mve_status
 mve_model_evaluate (mve_model_t m, const struct mve_batch *b, struct mve_losses *out)
 {
-  return model_forward (m, b, out, 0);
+  return model_forward (m, b, out, 0, 0);
 }
 
 static mve_status
-model_forward (mve_model_t m, const struct mve_batch *b, struct mve_losses *out, int train)
+model_forward (mve_model_t m, const struct mve_batch *b, struct mve_losses *out, int train,
+               uint64_t neg_seed)
 {
   if (m == NULL)
     return MVE_STATUS_INVALID_ARGUMENT;
@@ -1143,7 +1193,7 @@ model_forward (mve_model_t m, const struct mve_batch *b, struct mve_losses *out,
   if (d.Nt > 0)
     L.itc = itc_forward (m);
   if (d.Nitm > 0)
-    L.itm = itm_forward (m, b);
+    L.itm = itm_forward (m, b, neg_seed);
   L.lm = _mve_decoder_forward (m);
   L.total = (d.Nt > 0 ? c->w_itc * L.itc : 0.0f) + (d.Nitm > 0 ? c->w_itm * L.itm : 0.0f)
             + c->w_lm * L.lm;

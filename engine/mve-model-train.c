@@ -101,7 +101,10 @@ train_loop (mve_model_t m, const struct mve_train_opts *o, struct head_group *h)
             break;
           double t0 = now_s ();
           struct mve_losses L;
-          mve_status st = mve_model_forward (m, &b, &L);
+          mve_status st = o->itm_negatives == MVE_ITM_NEGATIVES_HARDEST
+                            ? mve_model_forward (m, &b, &L)
+                            : mve_model_forward_random_negatives (
+                                m, &b, o->seed * 0x9e3779b97f4a7c15ULL + (uint64_t) step + 1, &L);
           if (st != MVE_STATUS_OK)
             return st;
           mve_model_zero_grad (m);

@@ -156,6 +156,11 @@ mve_status mve_model_forward (mve_model_t m, const struct mve_batch *batch, stru
 // Losses only (validation): no state for backward is kept, and the fused
 // LM-head gradient work of mve_model_forward is skipped.
 mve_status mve_model_evaluate (mve_model_t m, const struct mve_batch *batch, struct mve_losses *out);
+// The same with ITM negatives drawn uniformly (seeded by seed) from the rows
+// with another answer, instead of the hardest by ITC similarity: mve_train
+// uses it with MVE_ITM_NEGATIVES_RANDOM. Same seed, batch and weights -> same negatives.
+mve_status mve_model_forward_random_negatives (mve_model_t m, const struct mve_batch *batch,
+                                               uint64_t seed, struct mve_losses *out);
 void mve_model_zero_grad (mve_model_t m);
 // Backward of the last forward's total loss; gradients accumulate.
 mve_status mve_model_backward (mve_model_t m);
@@ -210,6 +215,18 @@ struct mve_train_opts
   // at lr 1e-3 the contrastive embeddings do not collapse onto one vector
   // (ITC stuck at log B). 1 trains them like every other weight.
   float itc_head_lr_scale;
+  // ITM negatives: MVE_ITM_NEGATIVES_RANDOM (the default) draws them uniformly
+  // from the batch's rows with another answer, seeded by seed and the step;
+  // MVE_ITM_NEGATIVES_HARDEST mines the hardest by ITC similarity (as
+  // mve_model_forward). From scratch the hardest are near-duplicates and ITM
+  // stays at its prior (0.636 for 1 positive in 3).
+  int32_t itm_negatives;
+  uint64_t seed;
+};
+enum
+{
+  MVE_ITM_NEGATIVES_RANDOM = 0,
+  MVE_ITM_NEGATIVES_HARDEST = 1,
 };
 #define MVE_WARMUP_AUTO (-1)
 #define MVE_WARMUP_MAX_AUTO 200
