@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // mve-model-train.c: the training loop (epochs of batches, linear learning-rate
-// warmup, validation, learning-rate halving on a plateau, early stopping, cancellation between
-// steps) and checkpoints (safetensors with the configuration in the metadata).
+// warmup, a smaller lr for the ITC head, seeded random ITM negatives,
+// validation, learning-rate halving on a plateau, early stopping, cancellation
+// between steps) and checkpoints (safetensors with the configuration in the
+// metadata). At the paper's lr 1e-3 without warmup and with the ITC head at
+// the full lr, ITC collapsed to log(B) within a few steps (every embedding on
+// one vector); tests/engine/test-train.c checks that it does not.
 // Declarations sit at first use (C11, as in llm.c) rather than at block
 // starts, so the project's C90-style warning is switched off for this file.
 #pragma GCC diagnostic ignored "-Wdeclaration-after-statement"
