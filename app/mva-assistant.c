@@ -838,6 +838,31 @@ ask_thread (GTask        *task,
     g_task_return_pointer (task, a, (GDestroyNotify) mva_answer_free);
 }
 
+/* A task for ask/classify on a thread of its own, with its AskAsync (model,
+ * path and the caller's main context filled in) as task data. */
+static GTask *
+async_task_new (MvaAssistantModel   *model,
+                const char          *image_path,
+                GCancellable        *cancellable,
+                GAsyncReadyCallback  callback,
+                gpointer             callback_data,
+                gpointer             source_tag,
+                AskAsync           **out)
+{
+  GTask *task = g_task_new (NULL, cancellable, callback, callback_data);
+  AskAsync *d = g_new0 (AskAsync, 1);
+
+  g_task_set_check_cancellable (task, FALSE); /* errors in MVA_ASSISTANT_ERROR */
+  g_task_set_source_tag (task, source_tag);
+  g_task_set_return_on_cancel (task, FALSE);
+  d->model = mva_assistant_model_ref (model);
+  d->path = g_strdup (image_path);
+  d->context = g_main_context_ref_thread_default ();
+  g_task_set_task_data (task, d, ask_async_free);
+  *out = d;
+  return task;
+}
+
 void
 mva_assistant_ask_async (MvaAssistantModel   *model,
                          const char          *image_path,
@@ -852,13 +877,8 @@ mva_assistant_ask_async (MvaAssistantModel   *model,
   AskAsync *d;
 
   g_return_if_fail (model != NULL && image_path != NULL && request != NULL);
-  task = g_task_new (NULL, cancellable, callback, callback_data);
-  g_task_set_check_cancellable (task, FALSE); /* errors in MVA_ASSISTANT_ERROR */
-  g_task_set_source_tag (task, mva_assistant_ask_async);
-  g_task_set_return_on_cancel (task, FALSE);
-  d = g_new0 (AskAsync, 1);
-  d->model = mva_assistant_model_ref (model);
-  d->path = g_strdup (image_path);
+  task = async_task_new (model, image_path, cancellable, callback, callback_data,
+                         mva_assistant_ask_async, &d);
   d->question = g_strdup (request->question);
   d->category = g_strdup (request->category);
   d->request = *request;
@@ -866,8 +886,6 @@ mva_assistant_ask_async (MvaAssistantModel   *model,
   d->request.category = d->category;
   d->on_token = on_token;
   d->user_data = user_data;
-  d->context = g_main_context_ref_thread_default ();
-  g_task_set_task_data (task, d, ask_async_free);
   _mva_assistant_run_in_thread (task, "mva-ask", ask_thread);
 }
 
@@ -914,14 +932,8 @@ mva_assistant_classify_async (MvaAssistantModel  *model,
   AskAsync *d;
 
   g_return_if_fail (model != NULL && image_path != NULL);
-  task = g_task_new (NULL, cancellable, callback, callback_data);
-  g_task_set_check_cancellable (task, FALSE); /* errors in MVA_ASSISTANT_ERROR */
-  g_task_set_source_tag (task, mva_assistant_classify_async);
-  d = g_new0 (AskAsync, 1);
-  d->model = mva_assistant_model_ref (model);
-  d->path = g_strdup (image_path);
-  d->context = g_main_context_ref_thread_default ();
-  g_task_set_task_data (task, d, ask_async_free);
+  task = async_task_new (model, image_path, cancellable, callback, callback_data,
+                         mva_assistant_classify_async, &d);
   _mva_assistant_run_in_thread (task, "mva-classify", classify_thread);
 }
 
