@@ -217,17 +217,35 @@ load_thread (GTask        *task,
 }
 
 static void
+weak_ref_free (GWeakRef *ref)
+{
+  g_weak_ref_clear (ref);
+  g_free (ref);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GWeakRef, weak_ref_free)
+
+/* @user_data is a GWeakRef to the session: the task has no source object,
+ * because the worker may drop the task's last reference, and that must
+ * never dispose the session (disconnecting its GSettings handlers, closing
+ * the library) in a worker thread; the session also goes with its window
+ * instead of living on until the model is read. */
+static void
 load_done_cb (GObject      *source,
               GAsyncResult *result,
               gpointer      user_data)
 {
-  MvaSession *self = MVA_SESSION (source);
+  g_autoptr(GWeakRef) ref = user_data;
+  g_autoptr(MvaSession) self = g_weak_ref_get (ref);
   g_autoptr(GError) error = NULL;
   MvaAssistantModel *model;
 
   model = g_task_propagate_pointer (G_TASK (result), &error);
-  if (model == NULL && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    return;
+  if (self == NULL || (model == NULL && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)))
+    {
+      g_clear_pointer (&model, mva_assistant_model_unref);
+      return;
+    }
   g_clear_object (&self->model_cancellable);
   g_clear_pointer (&self->model, mva_assistant_model_unref);
   g_clear_pointer (&self->model_error, g_free);
@@ -253,6 +271,7 @@ mva_session_load_model (MvaSession *self)
   g_autoptr(GTask) task = NULL;
   g_autoptr(GError) error = NULL;
   LoadData *data;
+  GWeakRef *ref;
   char *dir = NULL;
   MvaStore *store;
 
@@ -281,7 +300,9 @@ mva_session_load_model (MvaSession *self)
   data->dir = dir;
   data->threads = mva_session_get_threads (self);
   self->model_cancellable = g_cancellable_new ();
-  task = g_task_new (self, self->model_cancellable, load_done_cb, NULL);
+  ref = g_new0 (GWeakRef, 1);
+  g_weak_ref_init (ref, self);
+  task = g_task_new (NULL, self->model_cancellable, load_done_cb, ref);
   g_task_set_source_tag (task, mva_session_load_model);
   g_task_set_name (task, "[mva-session] load model");
   g_task_set_task_data (task, data, (GDestroyNotify) load_data_free);

@@ -177,19 +177,42 @@ thumbnail_thread (GTask        *task,
   g_task_return_pointer (task, result, (GDestroyNotify) _mva_load_result_free);
 }
 
+/* What a thumbnail's callback gets: the window only weakly, for the same
+ * reason as loads (see LoadJob in mva-window.c): a task must never keep a
+ * closed window alive or drop its last reference in a worker thread. */
+typedef struct
+{
+  GWeakRef  window;
+  char     *path;
+} ThumbnailJob;
+
+static void
+thumbnail_job_free (ThumbnailJob *job)
+{
+  g_weak_ref_clear (&job->window);
+  g_free (job->path);
+  g_free (job);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ThumbnailJob, thumbnail_job_free)
+
 static void
 thumbnail_done_cb (GObject      *source,
                    GAsyncResult *res,
                    gpointer      user_data)
 {
-  MvaWindow *self = MVA_WINDOW (source);
-  g_autofree char *path = user_data;
+  g_autoptr(ThumbnailJob) job = user_data;
+  g_autoptr(MvaWindow) self = g_weak_ref_get (&job->window);
+  const char *path = job->path;
   g_autoptr(GError) error = NULL;
   MvaLoadResult *result = g_task_propagate_pointer (G_TASK (res), &error);
   g_autoptr(GdkTexture) texture = NULL;
 
-  if (result == NULL && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    return; /* the window is going away */
+  if (self == NULL || (result == NULL && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)))
+    {
+      g_clear_pointer (&result, _mva_load_result_free);
+      return; /* the window is going away */
+    }
   g_clear_object (&self->thumbnail_cancellable);
 
   if (result != NULL)
@@ -218,6 +241,7 @@ static void
 thumbnail_next (MvaWindow *self)
 {
   g_autoptr(GTask) task = NULL;
+  ThumbnailJob *job;
   char *path;
 
   if (self->thumbnail_cancellable != NULL)
@@ -227,7 +251,10 @@ thumbnail_next (MvaWindow *self)
     return;
 
   self->thumbnail_cancellable = g_cancellable_new ();
-  task = g_task_new (self, self->thumbnail_cancellable, thumbnail_done_cb, path);
+  job = g_new0 (ThumbnailJob, 1);
+  g_weak_ref_init (&job->window, self);
+  job->path = path;
+  task = g_task_new (NULL, self->thumbnail_cancellable, thumbnail_done_cb, job);
   g_task_set_source_tag (task, thumbnail_next);
   g_task_set_name (task, "[mva-window] thumbnail");
   g_task_set_task_data (task, g_strdup (path), g_free);

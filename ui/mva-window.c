@@ -236,27 +236,67 @@ show_image (MvaWindow  *self,
   _mva_window_rebuild_recent_list (self);
 }
 
+/* What a load's callback gets. The task has no source object and holds the
+ * window only weakly. A strong reference kept a closed window alive while a
+ * load or thumbnail ran (closing a GTK 4 window only drops the toplevel's
+ * reference, so dispose and its cancel never came): the callback then ran
+ * on the destroyed window and started more work on it, and when the worker
+ * dropped the last task reference after the main loop's, the window was
+ * disposed and finalized in that worker thread, beside the main loop. Now
+ * closing disposes the window at once (which cancels the load) and the
+ * worker finishes into the void. */
+typedef struct
+{
+  GWeakRef  window;
+  GFile    *file;
+} LoadJob;
+
+static LoadJob *
+load_job_new (MvaWindow *window,
+              GFile     *file)
+{
+  LoadJob *job = g_new0 (LoadJob, 1);
+
+  g_weak_ref_init (&job->window, window);
+  job->file = g_object_ref (file);
+  return job;
+}
+
+static void
+load_job_free (LoadJob *job)
+{
+  g_weak_ref_clear (&job->window);
+  g_object_unref (job->file);
+  g_free (job);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (LoadJob, load_job_free)
+
 static void
 load_done_cb (GObject      *source,
               GAsyncResult *res,
               gpointer      user_data)
 {
-  MvaWindow *self = MVA_WINDOW (source);
-  g_autoptr(GFile) file = user_data;
+  g_autoptr(LoadJob) job = user_data;
+  g_autoptr(MvaWindow) self = g_weak_ref_get (&job->window);
   g_autoptr(GError) error = NULL;
   MvaLoadResult *result;
 
   result = g_task_propagate_pointer (G_TASK (res), &error);
-  if (result == NULL && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    return; /* superseded by a newer load, or the window is going away */
+  if (self == NULL || (result == NULL && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)))
+    {
+      /* superseded by a newer load, or the window is going away */
+      g_clear_pointer (&result, _mva_load_result_free);
+      return;
+    }
 
   stop_spinner (self);
   g_clear_object (&self->load_cancellable);
 
   if (result == NULL)
-    show_error (self, file, error->message);
+    show_error (self, job->file, error->message);
   else
-    show_image (self, file, result);
+    show_image (self, job->file, result);
   g_clear_pointer (&result, _mva_load_result_free);
 }
 
@@ -302,7 +342,7 @@ mva_window_open_file (MvaWindow *self,
   update_actions (self);
 
   self->load_cancellable = g_cancellable_new ();
-  task = g_task_new (self, self->load_cancellable, load_done_cb, g_object_ref (file));
+  task = g_task_new (NULL, self->load_cancellable, load_done_cb, load_job_new (self, file));
   g_task_set_source_tag (task, mva_window_open_file);
   g_task_set_name (task, "[mva-window] load");
   g_task_set_task_data (task, g_steal_pointer (&path), g_free);

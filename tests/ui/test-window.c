@@ -29,6 +29,9 @@ __lsan_default_suppressions (void)
 
 static MvaApplication *app;
 static char *tmpdir;
+static GThread *main_thread;
+/* Windows whose last reference went away outside the main thread. */
+static int off_thread_finalizations;
 
 static char *
 sample_path (const char *name)
@@ -92,11 +95,40 @@ wait_frames (GtkWidget *widget,
   g_signal_handler_disconnect (clock, handler);
 }
 
+/* A window must only ever be finalized on the main thread: a worker that
+ * holds the last reference (a load finishing "into the void") would run
+ * GTK's finalizers beside the main loop. */
+static void
+window_finalized_cb (gpointer data)
+{
+  gboolean *finalized = data;
+
+  if (g_thread_self () != main_thread)
+    g_atomic_int_inc (&off_thread_finalizations);
+  if (finalized != NULL)
+    g_atomic_int_set (finalized, TRUE);
+}
+
+/* Object data is released in finalize (weak references already go at
+ * dispose, when the window is destroyed), in the thread that drops the last
+ * reference. */
+static void
+watch_finalize (MvaWindow *window,
+                gboolean  *finalized)
+{
+  static gboolean unwatched;
+
+  g_object_set_data_full (G_OBJECT (window), "test-finalize-watch",
+                          finalized != NULL ? finalized : &unwatched, window_finalized_cb);
+}
+
 static MvaWindow *
 new_window (void)
 {
   MvaWindow *window = mva_window_new (app);
 
+  g_assert_cmpint (g_atomic_int_get (&off_thread_finalizations), ==, 0);
+  watch_finalize (window, NULL);
   gtk_window_present (GTK_WINDOW (window));
   return window;
 }
@@ -483,6 +515,53 @@ test_drop_files (void)
   close_window (window);
 }
 
+/* Closing a window while its image still loads: nothing the worker holds
+ * may keep the window alive, or the load's callback would run on a
+ * destroyed window and the last reference could go in a worker thread
+ * (GTK finalizers beside the main loop). The window is gone at once, on the
+ * main thread, and the worker finishes into the void. */
+static void
+test_close_while_loading (void)
+{
+  g_autofree char *a = g_build_filename (tmpdir, "large-slow.png", NULL);
+  g_autoptr(GFile) fa = g_file_new_for_path (a);
+  gboolean finalized = FALSE;
+  gboolean timed_out = FALSE;
+  g_autoptr(GError) error = NULL;
+  MvaWindow *window;
+  G_GNUC_UNUSED guint id;
+
+  /* Large and uncompressed, so its load is still running in the worker
+   * well after the window is closed. */
+  {
+    g_autoptr(GdkPixbuf) big = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, 5000, 5000);
+    guint8 *px = gdk_pixbuf_get_pixels (big);
+    int stride = gdk_pixbuf_get_rowstride (big);
+
+    for (int y = 0; y < 5000; y++)
+      for (int x = 0; x < 5000 * 3; x++)
+        px[(gsize) y * stride + x] = (guint8) ((x * 7 + y * 13) & 0xff);
+    g_assert_true (gdk_pixbuf_save (big, a, "png", &error, "compression", "0", NULL));
+    g_assert_no_error (error);
+  }
+
+  window = mva_window_new (app);
+  watch_finalize (window, &finalized);
+  gtk_window_present (GTK_WINDOW (window));
+  wait_frames (GTK_WIDGET (window), 2);
+  mva_window_open_file (window, fa);
+  g_assert_cmpstr (mva_window_get_state (window), ==, "loading");
+  close_window (window);
+  g_assert_true (g_atomic_int_get (&finalized));
+  g_assert_cmpint (g_atomic_int_get (&off_thread_finalizations), ==, 0);
+
+  /* Let the worker finish into the void: no callback reaches the window. */
+  id = g_timeout_add_seconds (2, timeout_cb, &timed_out);
+  while (!timed_out)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpint (g_atomic_int_get (&off_thread_finalizations), ==, 0);
+}
+
 static GtkListBoxRow *
 find_recent_row (GtkWidget  *widget,
                  const char *path)
@@ -623,6 +702,7 @@ main (int   argc,
   g_setenv ("GDK_DEBUG", "gl-disable", TRUE);
 
   gtk_test_init (&argc, &argv, NULL);
+  main_thread = g_thread_self ();
 
   tmpdir = g_dir_make_tmp ("mvaema-ui-XXXXXX", &error);
   g_assert_no_error (error);
@@ -648,10 +728,16 @@ main (int   argc,
   g_test_add_func ("/ui/window/superseded-load", test_superseded_load);
   g_test_add_func ("/ui/window/open-several", test_open_several);
   g_test_add_func ("/ui/window/drop-files", test_drop_files);
+  g_test_add_func ("/ui/window/close-while-loading", test_close_while_loading);
   g_test_add_func ("/ui/window/recent-rows", test_recent_rows);
   g_test_add_func ("/ui/window/settings-persist", test_settings_persist);
   g_test_add_func ("/ui/recent", test_recent_list);
   ret = g_test_run ();
+  if (g_atomic_int_get (&off_thread_finalizations) != 0)
+    {
+      g_printerr ("a window was finalized outside the main thread\n");
+      ret = 1;
+    }
 
   g_application_release (G_APPLICATION (app));
   g_clear_object (&app);
