@@ -13,6 +13,8 @@
 
 #define G_LOG_DOMAIN "mva-ask-panel"
 
+#include <math.h>
+
 #include <adwaita.h>
 #include <glib/gi18n.h>
 
@@ -39,6 +41,8 @@ struct _MvaAskPanel
   GtkSpinner      *spinner;
   GtkTextView     *answer_view;
   GtkLabel        *answer_info;
+  GtkWidget       *metadata_row;    /* the scale from the instrument metadata */
+  GtkLabel        *metadata_label;
   GtkSwitch       *overlay_switch;
   GtkScale        *opacity_scale;
   GtkLabel        *focus_label;
@@ -51,7 +55,8 @@ struct _MvaAskPanel
   GCancellable    *ask_cancellable;
   GCancellable    *classify_cancellable;
   const char      *state;
-  char            *answer_text;     /* the last complete answer, as the model gave it */
+  char            *answer_text;     /* the last complete answer (with the metadata scale) */
+  char            *generated_text;  /* what the model generated: the answer box's text */
   GArray          *mean_map;        /* float: its whole-answer map (n_patches) */
   GArray          *offsets;         /* int: char offset where token i starts */
   GArray          *maps;            /* float: n_patches per streamed token */
@@ -378,6 +383,9 @@ clear_answer (MvaAskPanel *self)
   g_string_truncate (self->pending, 0);
   self->stream_chars = 0;
   g_clear_pointer (&self->answer_text, g_free);
+  g_clear_pointer (&self->generated_text, g_free);
+  gtk_label_set_label (self->metadata_label, "");
+  gtk_widget_set_visible (self->metadata_row, FALSE);
   g_array_set_size (self->mean_map, 0);
   g_array_set_size (self->offsets, 0);
   g_array_set_size (self->maps, 0);
@@ -558,6 +566,31 @@ record_answer (MvaAskPanel *self,
   g_task_run_in_thread (task, record_thread);
 }
 
+/* A length as the assistant's metadata sentence writes it: nm, µm or mm
+ * with three significant digits ("7.37 nm", "34.8 µm", "136 nm"). */
+static char *
+format_length (double nm)
+{
+  const char *unit = "nm";
+  double v = nm;
+
+  if (nm >= 1e6)
+    {
+      v = nm / 1e6;
+      unit = "mm";
+    }
+  else if (nm >= 999.5)
+    {
+      v = nm / 1000.0;
+      unit = "µm";
+    }
+  if (v >= 99.95)
+    return g_strdup_printf ("%.0f %s", v, unit);
+  if (v >= 9.995)
+    return g_strdup_printf ("%.1f %s", v, unit);
+  return g_strdup_printf ("%.2f %s", v, unit);
+}
+
 static void
 ask_done_cb (GObject      *source,
              GAsyncResult *res,
@@ -599,12 +632,15 @@ ask_done_cb (GObject      *source,
       return;
     }
 
-  /* the final answer: text and per-token offsets from its pieces, so the
-   * words under the pointer map to the right token */
+  /* the final answer: the generated text and per-token offsets from its
+   * pieces, so the words under the pointer map to the right token; a scale
+   * from the instrument metadata, which replaces the model's scale sentence
+   * in answer->answer, has no tokens and goes on its own line below */
   {
     GtkTextBuffer *buffer = gtk_text_view_get_buffer (self->answer_view);
     g_autoptr(GString) text = g_string_new (NULL);
     g_autofree char *info = NULL;
+    const char *generated = answer->generated != NULL ? answer->generated : answer->answer;
 
     g_array_set_size (self->offsets, 0);
     for (guint i = 0; i < answer->n_tokens && answer->pieces != NULL && answer->pieces[i] != NULL; i++)
@@ -614,13 +650,34 @@ ask_done_cb (GObject      *source,
         g_array_append_val (self->offsets, offset);
         g_string_append (text, answer->pieces[i]);
       }
-    if (g_strcmp0 (text->str, answer->answer) != 0)
+    if (g_strcmp0 (text->str, generated) != 0)
       {
         /* pieces do not rebuild the text (should not happen): no word maps */
         g_array_set_size (self->offsets, 0);
-        g_string_assign (text, answer->answer);
+        g_string_assign (text, generated);
       }
     gtk_text_buffer_set_text (buffer, text->str, -1);
+    g_free (self->generated_text);
+    self->generated_text = g_strdup (text->str);
+    if (answer->scale_from_metadata && isfinite (answer->pixel_size_nm))
+      {
+        g_autofree char *line = NULL;
+        g_autofree char *px = format_length (answer->pixel_size_nm);
+
+        if (isfinite (answer->field_of_view_um))
+          {
+            g_autofree char *fov = format_length (answer->field_of_view_um * 1000.0);
+
+            /* Translators: the scale read from the microscope's own metadata,
+             * e.g. "7.37 nm" per pixel, field of view "1.89 µm" */
+            line = g_strdup_printf (_("Scale from the instrument metadata: %s per pixel, field of view %s"),
+                                    px, fov);
+          }
+        else
+          line = g_strdup_printf (_("Scale from the instrument metadata: %s per pixel"), px);
+        gtk_label_set_label (self->metadata_label, line);
+        gtk_widget_set_visible (self->metadata_row, TRUE);
+      }
     g_array_set_size (self->maps, 0);
     self->grid = answer->grid;
     self->n_patches = answer->n_patches;
@@ -991,8 +1048,8 @@ cancel_correction_action (GtkWidget *widget, const char *name, GVariant *param)
 {
   MvaAskPanel *self = MVA_ASK_PANEL (widget);
 
-  if (self->answer_text != NULL)
-    gtk_text_buffer_set_text (gtk_text_view_get_buffer (self->answer_view), self->answer_text, -1);
+  if (self->generated_text != NULL)
+    gtk_text_buffer_set_text (gtk_text_view_get_buffer (self->answer_view), self->generated_text, -1);
   end_correcting (self);
 }
 
@@ -1021,8 +1078,8 @@ undo_review_action (GtkWidget *widget, const char *name, GVariant *param)
       g_autoptr(MvaQaPair) qa = mva_store_get_qa (store, qa_id, NULL);
 
       set_review_label (self, qa != NULL ? qa->review_state : MVA_REVIEW_NONE);
-      if (qa != NULL && qa->review_state != MVA_REVIEW_CORRECTED && self->answer_text != NULL)
-        gtk_text_buffer_set_text (gtk_text_view_get_buffer (self->answer_view), self->answer_text, -1);
+      if (qa != NULL && qa->review_state != MVA_REVIEW_CORRECTED && self->generated_text != NULL)
+        gtk_text_buffer_set_text (gtk_text_view_get_buffer (self->answer_view), self->generated_text, -1);
     }
   toast (self, _("Review undone"));
   mva_session_library_changed (self->session);
@@ -1412,6 +1469,27 @@ build (MvaAskPanel *self)
   frame = gtk_frame_new (NULL);
   gtk_frame_set_child (GTK_FRAME (frame), GTK_WIDGET (self->answer_view));
   gtk_box_append (GTK_BOX (box), frame);
+  /* the scale from the instrument metadata, apart from the model's words */
+  self->metadata_row = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
+  gtk_widget_set_name (self->metadata_row, "scale-from-metadata");
+  {
+    GtkWidget *icon = gtk_image_new_from_icon_name ("document-properties-symbolic");
+
+    gtk_widget_set_valign (icon, GTK_ALIGN_START);
+    gtk_box_append (GTK_BOX (self->metadata_row), icon);
+  }
+  self->metadata_label = GTK_LABEL (gtk_label_new (""));
+  gtk_label_set_xalign (self->metadata_label, 0.0);
+  gtk_label_set_wrap (self->metadata_label, TRUE);
+  gtk_label_set_selectable (self->metadata_label, TRUE);
+  gtk_widget_set_hexpand (GTK_WIDGET (self->metadata_label), TRUE);
+  gtk_widget_add_css_class (GTK_WIDGET (self->metadata_label), "accent");
+  gtk_box_append (GTK_BOX (self->metadata_row), GTK_WIDGET (self->metadata_label));
+  gtk_widget_set_tooltip_text (self->metadata_row,
+                               _("Read from the microscope's own metadata, not from the model; "
+                                 "it replaces the model's scale sentence in the recorded answer"));
+  gtk_widget_set_visible (self->metadata_row, FALSE);
+  gtk_box_append (GTK_BOX (box), self->metadata_row);
   self->answer_info = GTK_LABEL (gtk_label_new (""));
   gtk_label_set_xalign (self->answer_info, 0.0);
   gtk_label_set_wrap (self->answer_info, TRUE);
@@ -1527,6 +1605,7 @@ mva_ask_panel_finalize (GObject *object)
   MvaAskPanel *self = MVA_ASK_PANEL (object);
 
   g_free (self->answer_text);
+  g_free (self->generated_text);
   g_string_free (self->pending, TRUE);
   g_array_unref (self->mean_map);
   g_array_unref (self->offsets);
@@ -1710,6 +1789,17 @@ mva_ask_panel_get_answer (MvaAskPanel *self)
 {
   g_return_val_if_fail (MVA_IS_ASK_PANEL (self), NULL);
   return self->answer_text;
+}
+
+/* The line with the scale from the instrument metadata, or NULL when the
+ * last answer has none. */
+const char *
+mva_ask_panel_get_metadata_text (MvaAskPanel *self)
+{
+  g_return_val_if_fail (MVA_IS_ASK_PANEL (self), NULL);
+  if (!gtk_widget_get_visible (self->metadata_row))
+    return NULL;
+  return gtk_label_get_label (self->metadata_label);
 }
 
 gint64

@@ -53,6 +53,9 @@ const char       *mva_ask_panel_get_state        (MvaAskPanel    *self);
 char             *mva_ask_panel_dup_answer_text  (MvaAskPanel    *self);
 /* The last complete answer as the model gave it; NULL before one. */
 const char       *mva_ask_panel_get_answer       (MvaAskPanel    *self);
+/* The line with the scale from the instrument metadata ("Scale from the
+ * instrument metadata: …"), or NULL when the last answer has none. */
+const char       *mva_ask_panel_get_metadata_text (MvaAskPanel   *self);
 /* The library pair of the last answer (0 until it is recorded). */
 gint64            mva_ask_panel_get_qa_id        (MvaAskPanel    *self);
 /* Show the map of token index (-1: the whole answer). */

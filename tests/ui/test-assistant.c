@@ -19,6 +19,7 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include <glib/gstdio.h>
 
@@ -714,6 +715,116 @@ test_end_to_end (void)
 
 /* --- set-up ------------------------------------------------------------------------------ */
 
+static void run_cli (const char * const *args);
+
+/* A scale question about an FEI TIFF from `mvaema-cli synth --databar`:
+ * the assistant replaces the model's scale sentence with one from the
+ * instrument metadata. The answer box still holds what the model generated
+ * (so pointing at a word gives that word's map), and the metadata scale is
+ * a line of its own below it. */
+static void
+test_scale_from_metadata (void)
+{
+  const char *cli = g_getenv ("MVAEMA_CLI");
+  g_autofree char *synth = g_build_filename (tmpdir, "synth-meta", NULL);
+  g_autofree char *tif = NULL;
+  g_autoptr(GFile) file = NULL;
+  MvaWindow *window;
+  MvaAskPanel *panel;
+  GtkWidget *heat_w;
+  GtkTextView *answer_view;
+  const char *line;
+  g_autofree char *shown = NULL;
+
+  g_assert_nonnull (cli);
+  {
+    const char *args[] = { cli, "synth", "--out", synth, "--per-class", "1", "--width", "320",
+                           "--height", "240", "--databar", "--threads", "2", "--seed", "11", NULL };
+    run_cli (args);
+  }
+  tif = g_build_filename (synth, "films", "films-0000.tif", NULL);
+  g_assert_true (g_file_test (tif, G_FILE_TEST_IS_REGULAR));
+  file = g_file_new_for_path (tif);
+
+  window = mva_window_new (app);
+  gtk_window_set_default_size (GTK_WINDOW (window), 1400, 860);
+  gtk_window_present (GTK_WINDOW (window));
+  panel = MVA_ASK_PANEL (find_widget (GTK_WIDGET (window), MVA_TYPE_ASK_PANEL, NULL));
+  heat_w = find_widget (GTK_WIDGET (window), MVA_TYPE_HEAT_OVERLAY, NULL);
+  answer_view = GTK_TEXT_VIEW (find_widget (GTK_WIDGET (panel), GTK_TYPE_TEXT_VIEW, "answer"));
+  g_assert_nonnull (answer_view);
+
+  mva_window_open_file (window, file);
+  wait_for (window_loaded, window, "the micrograph");
+  g_assert_cmpstr (mva_window_get_state (window), ==, "image");
+  g_assert_cmpfloat (mva_window_get_image (window)->meta.pixel_size_nm, >, 0.0);
+  wait_for (panel_ready, panel, "the model");
+  g_assert_null (mva_ask_panel_get_metadata_text (panel));
+
+  /* family 1: "What is the scale ..." */
+  ask_and_wait (panel, answer_view, 1);
+  line = mva_ask_panel_get_metadata_text (panel);
+  g_assert_nonnull (line);
+  g_test_message ("metadata line: %s", line);
+  g_assert_true (g_str_has_prefix (line, "Scale from the instrument metadata: "));
+  g_assert_nonnull (strstr (line, " per pixel, field of view "));
+  /* the recorded answer carries the metadata sentence; the box shows the
+   * model's own words, which its tokens describe */
+  g_assert_nonnull (strstr (mva_ask_panel_get_answer (panel), "According to the instrument metadata"));
+  shown = mva_ask_panel_dup_answer_text (panel);
+  g_assert_null (strstr (shown, "According to the instrument metadata"));
+  g_assert_cmpuint (mva_ask_panel_get_n_streamed (panel), >=, 2);
+
+  /* pointing at words still gives per-word maps */
+  {
+    g_autoptr(GListModel) controllers = gtk_widget_observe_controllers (GTK_WIDGET (answer_view));
+    GtkTextBuffer *buffer = gtk_text_view_get_buffer (answer_view);
+    GtkEventController *motion = NULL;
+    GdkRectangle rect;
+    GtkTextIter iter;
+    int wx, wy, n_chars = gtk_text_buffer_get_char_count (buffer);
+
+    for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
+      {
+        g_autoptr(GObject) c = g_list_model_get_item (controllers, i);
+
+        if (GTK_IS_EVENT_CONTROLLER_MOTION (c)
+            && g_strcmp0 (gtk_event_controller_get_name (GTK_EVENT_CONTROLLER (c)), "mva-word-pointer") == 0)
+          motion = GTK_EVENT_CONTROLLER (c);
+      }
+    g_assert_nonnull (motion);
+    wait_frames (GTK_WIDGET (window), 2);
+    /* the first character belongs to the first token, the last to the last */
+    gtk_text_buffer_get_iter_at_offset (buffer, &iter, 0);
+    gtk_text_view_get_iter_location (answer_view, &iter, &rect);
+    gtk_text_view_buffer_to_window_coords (answer_view, GTK_TEXT_WINDOW_WIDGET,
+                                           rect.x + MAX (rect.width / 2, 1), rect.y + rect.height / 2,
+                                           &wx, &wy);
+    g_signal_emit_by_name (motion, "motion", (double) wx, (double) wy);
+    g_assert_cmpint (mva_ask_panel_get_focus_token (panel), ==, 0);
+    g_assert_true (mva_heat_overlay_has_map (MVA_HEAT_OVERLAY (heat_w)));
+    gtk_text_buffer_get_iter_at_offset (buffer, &iter, MAX (n_chars - 1, 0));
+    gtk_text_view_get_iter_location (answer_view, &iter, &rect);
+    gtk_text_view_buffer_to_window_coords (answer_view, GTK_TEXT_WINDOW_WIDGET,
+                                           rect.x + MAX (rect.width / 2, 1), rect.y + rect.height / 2,
+                                           &wx, &wy);
+    g_signal_emit_by_name (motion, "motion", (double) wx, (double) wy);
+    g_assert_cmpint (mva_ask_panel_get_focus_token (panel), ==,
+                     (int) mva_ask_panel_get_n_streamed (panel) - 1);
+    screenshot (window, "ask-scale-metadata");
+    g_signal_emit_by_name (motion, "leave");
+    g_assert_cmpint (mva_ask_panel_get_focus_token (panel), ==, -1);
+  }
+
+  /* another question without a scale: no metadata line */
+  ask_and_wait (panel, answer_view, 3);
+  g_assert_null (mva_ask_panel_get_metadata_text (panel));
+
+  gtk_window_close (GTK_WINDOW (window));
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+}
+
 static void
 run_cli (const char * const *args)
 {
@@ -806,6 +917,7 @@ main (int   argc,
   g_application_hold (G_APPLICATION (app));
 
   g_test_add_func ("/ui/assistant/end-to-end", test_end_to_end);
+  g_test_add_func ("/ui/assistant/scale-from-metadata", test_scale_from_metadata);
   ret = g_test_run ();
 
   g_application_release (G_APPLICATION (app));
