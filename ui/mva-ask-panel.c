@@ -74,6 +74,7 @@ struct _MvaAskPanel
   gboolean         classifying;
   guint            overlay_timeout_id; /* throttles the map while streaming */
   GString         *pending;         /* streamed text not yet in the answer box */
+  GString         *partial;         /* bytes of a character split across tokens */
   guint            flush_id;        /* idle that moves pending into the box */
   int              stream_chars;    /* characters streamed so far */
 };
@@ -381,6 +382,7 @@ clear_answer (MvaAskPanel *self)
   g_clear_handle_id (&self->overlay_timeout_id, g_source_remove);
   g_clear_handle_id (&self->flush_id, g_source_remove);
   g_string_truncate (self->pending, 0);
+  g_string_truncate (self->partial, 0);
   self->stream_chars = 0;
   g_clear_pointer (&self->answer_text, g_free);
   g_clear_pointer (&self->generated_text, g_free);
@@ -433,6 +435,34 @@ flush_cb (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+/* Byte-level tokens can split a character (µ, Å) over two tokens: keep an
+ * incomplete trailing sequence until the next token completes it, and drop
+ * bytes that can never be valid UTF-8. Main thread. */
+static void
+stream_piece (MvaAskPanel *self,
+              const char  *piece)
+{
+  g_string_append (self->partial, piece);
+  while (self->partial->len > 0)
+    {
+      const char *end = NULL;
+      gboolean ok = g_utf8_validate_len (self->partial->str, self->partial->len, &end);
+      gsize valid = (gsize) (end - self->partial->str);
+
+      if (valid > 0)
+        {
+          self->stream_chars += (int) g_utf8_strlen (self->partial->str, (gssize) valid);
+          g_string_append_len (self->pending, self->partial->str, (gssize) valid);
+          g_string_erase (self->partial, 0, (gssize) valid);
+        }
+      if (ok || self->partial->len == 0)
+        break;
+      if (g_utf8_get_char_validated (self->partial->str, (gssize) self->partial->len) == (gunichar) -2)
+        break; /* incomplete: the next token may finish it */
+      g_string_erase (self->partial, 0, 1);
+    }
+}
+
 static void
 token_cb (guint        index,
           gint32       token,
@@ -451,11 +481,8 @@ token_cb (guint        index,
       self->n_patches = n_patches;
       g_array_append_vals (self->maps, attention, n_patches);
     }
-  if (piece != NULL && g_utf8_validate (piece, -1, NULL))
-    {
-      self->stream_chars += (int) g_utf8_strlen (piece, -1);
-      g_string_append (self->pending, piece);
-    }
+  if (piece != NULL)
+    stream_piece (self, piece);
   if (self->flush_id == 0)
     self->flush_id = g_idle_add_full (G_PRIORITY_DEFAULT_IDLE, flush_cb, self, NULL);
   /* the running map a few times a second */
@@ -695,6 +722,7 @@ ask_done_cb (GObject      *source,
   g_clear_handle_id (&self->overlay_timeout_id, g_source_remove);
   g_clear_handle_id (&self->flush_id, g_source_remove);
   g_string_truncate (self->pending, 0);
+  g_string_truncate (self->partial, 0);
   set_state (self, "answered");
   update_focus (self);
   record_answer (self, job->path, g_steal_pointer (&answer));
@@ -1607,6 +1635,7 @@ mva_ask_panel_finalize (GObject *object)
   g_free (self->answer_text);
   g_free (self->generated_text);
   g_string_free (self->pending, TRUE);
+  g_string_free (self->partial, TRUE);
   g_array_unref (self->mean_map);
   g_array_unref (self->offsets);
   g_array_unref (self->maps);
@@ -1657,6 +1686,7 @@ mva_ask_panel_init (MvaAskPanel *self)
   self->maps = g_array_new (FALSE, FALSE, sizeof (float));
   self->mean_map = g_array_new (FALSE, FALSE, sizeof (float));
   self->pending = g_string_new (NULL);
+  self->partial = g_string_new (NULL);
   self->focus_token = -1;
   self->pinned_token = -1;
   self->state = g_intern_static_string ("idle");
