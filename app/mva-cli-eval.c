@@ -555,11 +555,17 @@ mva_cli_eval (int    argc,
                                              ds->n_images, ds->pairs->len);
 
     if (folds > 1)
-      details = g_strdup_printf ("%s per fold, %s%s%s", model != NULL ? "fine-tuned from it"
-                                 : config != NULL ? config : "paper",
-                                 model != NULL ? "" : " configuration trained from scratch",
-                                 steps_s != NULL ? ", steps " : epochs_s != NULL ? ", epochs " : "",
-                                 steps_s != NULL ? steps_s : epochs_s != NULL ? epochs_s : "");
+      {
+        /* e.g. "Model: trained per fold (from scratch, small configuration, 40 steps)" */
+        g_autofree char *how = model != NULL
+          ? g_strdup ("fine-tuned from this model")
+          : g_strdup_printf ("from scratch, %s configuration", config != NULL ? config : "paper");
+
+        details = g_strdup_printf ("%s%s%s%s", how,
+                                   steps_s != NULL || epochs_s != NULL ? ", " : "",
+                                   steps_s != NULL ? steps_s : epochs_s != NULL ? epochs_s : "",
+                                   steps_s != NULL ? " steps" : epochs_s != NULL ? " epochs" : "");
+      }
     mva_report_set_model (report, model != NULL ? model : "trained per fold", details);
     mva_report_set_data (report, desc);
   }
