@@ -18,6 +18,7 @@
 #include <adwaita.h>
 #include <glib/gi18n.h>
 
+#include "mva-toast.h"
 #include "mva-ask-panel.h"
 #include "mva-window.h"
 
@@ -122,20 +123,6 @@ job_get_panel (Job *job)
 }
 
 /* --- helpers ---------------------------------------------------------------------- */
-
-static void
-toast (MvaAskPanel *self,
-       const char  *message)
-{
-  GtkWidget *w = GTK_WIDGET (self);
-
-  while (w != NULL && !ADW_IS_TOAST_OVERLAY (w))
-    w = gtk_widget_get_parent (w);
-  if (w != NULL)
-    adw_toast_overlay_add_toast (ADW_TOAST_OVERLAY (w), adw_toast_new (message));
-  else
-    g_warning ("%s", message);
-}
 
 static char *
 current_path (MvaAskPanel *self)
@@ -550,7 +537,7 @@ record_done_cb (GObject      *source,
         {
           g_autofree char *msg = g_strdup_printf (_("The answer could not be saved in the library: %s"),
                                                   error->message);
-          toast (self, msg);
+          mva_widget_show_toast (GTK_WIDGET (self), msg);
         }
       else
         {
@@ -578,7 +565,7 @@ record_answer (MvaAskPanel *self,
   if (store == NULL)
     {
       g_autofree char *msg = g_strdup_printf (_("The library cannot be opened: %s"), error->message);
-      toast (self, msg);
+      mva_widget_show_toast (GTK_WIDGET (self), msg);
       mva_answer_free (answer);
       return;
     }
@@ -652,7 +639,7 @@ ask_done_cb (GObject      *source,
           g_autofree char *msg = g_strdup_printf (_("The model could not answer: %s"), error->message);
 
           gtk_label_set_label (self->answer_info, msg);
-          toast (self, msg);
+          mva_widget_show_toast (GTK_WIDGET (self), msg);
           set_state (self, "error");
         }
       job_free (job);
@@ -744,17 +731,17 @@ ask_action (GtkWidget  *widget,
 
   if (path == NULL)
     {
-      toast (self, _("Open a micrograph first"));
+      mva_widget_show_toast (GTK_WIDGET (self), _("Open a micrograph first"));
       return;
     }
   if (model == NULL)
     {
-      toast (self, _("No model is loaded"));
+      mva_widget_show_toast (GTK_WIDGET (self), _("No model is loaded"));
       return;
     }
   if (family == 0 && question[0] == '\0')
     {
-      toast (self, _("Type a question or choose a preset"));
+      mva_widget_show_toast (GTK_WIDGET (self), _("Type a question or choose a preset"));
       return;
     }
 
@@ -831,7 +818,7 @@ category_stored_cb (GObject      *source,
   if (!g_task_propagate_boolean (G_TASK (res), &error) && self != NULL)
     {
       g_autofree char *msg = g_strdup_printf (_("The category could not be saved: %s"), error->message);
-      toast (self, msg);
+      mva_widget_show_toast (GTK_WIDGET (self), msg);
     }
   else if (self != NULL)
     mva_session_library_changed (self->session);
@@ -954,7 +941,7 @@ classify_done_cb (GObject      *source,
           if (!g_error_matches (error, MVA_ASSISTANT_ERROR, MVA_ASSISTANT_ERROR_CANCELLED))
             {
               g_autofree char *msg = g_strdup_printf (_("Classification failed: %s"), error->message);
-              toast (self, msg);
+              mva_widget_show_toast (GTK_WIDGET (self), msg);
             }
         }
       else
@@ -984,7 +971,7 @@ classify_action (GtkWidget  *widget,
 
   if (path == NULL || model == NULL)
     {
-      toast (self, path == NULL ? _("Open a micrograph first") : _("No model is loaded"));
+      mva_widget_show_toast (GTK_WIDGET (self), path == NULL ? _("Open a micrograph first") : _("No model is loaded"));
       return;
     }
   self->classifying = TRUE;
@@ -1008,7 +995,7 @@ review (MvaAskPanel    *self,
                                              g_get_user_name (), &error) <= 0)
     {
       g_autofree char *msg = g_strdup_printf (_("The review could not be saved: %s"), error->message);
-      toast (self, msg);
+      mva_widget_show_toast (GTK_WIDGET (self), msg);
       return;
     }
   set_review_label (self, state);
@@ -1061,7 +1048,7 @@ save_correction_action (GtkWidget *widget, const char *name, GVariant *param)
   text = g_strstrip (gtk_text_buffer_get_text (buffer, &start, &end, FALSE));
   if (text[0] == '\0')
     {
-      toast (self, _("A correction cannot be empty; use Reject instead"));
+      mva_widget_show_toast (GTK_WIDGET (self), _("A correction cannot be empty; use Reject instead"));
       return;
     }
   /* edited text no longer lines up with the model's tokens */
@@ -1092,12 +1079,12 @@ undo_review_action (GtkWidget *widget, const char *name, GVariant *param)
   if (store == NULL || !mva_store_undo_review (store, 0, &qa_id, &error))
     {
       if (g_error_matches (error, MVA_STORE_ERROR, MVA_STORE_ERROR_NOT_FOUND))
-        toast (self, _("There is no review to undo"));
+        mva_widget_show_toast (GTK_WIDGET (self), _("There is no review to undo"));
       else
         {
           g_autofree char *msg = g_strdup_printf (_("The review could not be undone: %s"),
                                                   error != NULL ? error->message : "");
-          toast (self, msg);
+          mva_widget_show_toast (GTK_WIDGET (self), msg);
         }
       return;
     }
@@ -1109,7 +1096,7 @@ undo_review_action (GtkWidget *widget, const char *name, GVariant *param)
       if (qa != NULL && qa->review_state != MVA_REVIEW_CORRECTED && self->generated_text != NULL)
         gtk_text_buffer_set_text (gtk_text_view_get_buffer (self->answer_view), self->generated_text, -1);
     }
-  toast (self, _("Review undone"));
+  mva_widget_show_toast (GTK_WIDGET (self), _("Review undone"));
   mva_session_library_changed (self->session);
 }
 

@@ -16,6 +16,7 @@
 #include <glib/gi18n.h>
 #include <json-glib/json-glib.h>
 
+#include "mva-toast.h"
 #include "mva-improve-page.h"
 #include "mva-loss-plot.h"
 
@@ -83,20 +84,6 @@ job_get_page (Job *job)
   if (self != NULL && self->generation != job->generation)
     g_clear_object (&self);
   return self;
-}
-
-static void
-toast (MvaImprovePage *self,
-       const char     *message)
-{
-  GtkWidget *w = GTK_WIDGET (self);
-
-  while (w != NULL && !ADW_IS_TOAST_OVERLAY (w))
-    w = gtk_widget_get_parent (w);
-  if (w != NULL)
-    adw_toast_overlay_add_toast (ADW_TOAST_OVERLAY (w), adw_toast_new (message));
-  else
-    g_warning ("%s", message);
 }
 
 static void
@@ -421,7 +408,7 @@ retrain_done_cb (GObject      *source,
           g_autofree char *msg = g_strdup_printf (_("Fine-tuning failed: %s"), error->message);
 
           gtk_label_set_label (self->phase_label, msg);
-          toast (self, msg);
+          mva_widget_show_toast (GTK_WIDGET (self), msg);
           set_state (self, "error");
         }
       gtk_progress_bar_set_fraction (self->progress, 0.0);
@@ -459,7 +446,7 @@ start_action (GtkWidget  *widget,
   if (store == NULL)
     {
       g_autofree char *msg = g_strdup_printf (_("The library cannot be opened: %s"), error->message);
-      toast (self, msg);
+      mva_widget_show_toast (GTK_WIDGET (self), msg);
       return;
     }
   mva_retrain_options_init (&opts);
@@ -517,11 +504,11 @@ adopt_action (GtkWidget  *widget,
   if (store == NULL || !mva_assistant_adopt (store, self->new_version_id, &error))
     {
       g_autofree char *msg = g_strdup_printf (_("The new version could not be adopted: %s"), error->message);
-      toast (self, msg);
+      mva_widget_show_toast (GTK_WIDGET (self), msg);
       return;
     }
   self->new_version_id = 0;
-  toast (self, _("The new version is now the current model"));
+  mva_widget_show_toast (GTK_WIDGET (self), _("The new version is now the current model"));
   set_state (self, "idle");
   after_model_change (self);
 }
@@ -538,11 +525,11 @@ discard_action (GtkWidget  *widget,
   if (store == NULL || !mva_assistant_discard (store, self->new_version_id, &error))
     {
       g_autofree char *msg = g_strdup_printf (_("The new version could not be discarded: %s"), error->message);
-      toast (self, msg);
+      mva_widget_show_toast (GTK_WIDGET (self), msg);
       return;
     }
   self->new_version_id = 0;
-  toast (self, _("The new version was discarded"));
+  mva_widget_show_toast (GTK_WIDGET (self), _("The new version was discarded"));
   set_state (self, "idle");
   mva_session_library_changed (self->session);
 }
@@ -560,10 +547,10 @@ restore_action (GtkWidget  *widget,
   if (store == NULL || !mva_assistant_adopt (store, id, &error))
     {
       g_autofree char *msg = g_strdup_printf (_("The version could not be restored: %s"), error->message);
-      toast (self, msg);
+      mva_widget_show_toast (GTK_WIDGET (self), msg);
       return;
     }
-  toast (self, _("Restored; that version is the current model again"));
+  mva_widget_show_toast (GTK_WIDGET (self), _("Restored; that version is the current model again"));
   after_model_change (self);
 }
 
@@ -595,10 +582,10 @@ export_response_cb (GtkNativeDialog *dialog,
           || !copy_file (self->report_dir, "report.json", folder, &error))
         {
           g_autofree char *msg = g_strdup_printf (_("The report could not be exported: %s"), error->message);
-          toast (self, msg);
+          mva_widget_show_toast (GTK_WIDGET (self), msg);
         }
       else
-        toast (self, _("Report exported (report.html and report.json)"));
+        mva_widget_show_toast (GTK_WIDGET (self), _("Report exported (report.html and report.json)"));
     }
   gtk_native_dialog_destroy (dialog);
   g_clear_object (&self->chooser);

@@ -9,6 +9,7 @@
 #include <adwaita.h>
 #include <glib/gi18n.h>
 
+#include "mva-toast.h"
 #include "mva-library-view.h"
 #include "mva-teacher.h"
 
@@ -76,20 +77,6 @@ static const guint review_masks[] = {
   MVA_REVIEW_MASK (MVA_REVIEW_REJECTED),
   MVA_REVIEW_MASK_REVIEWED,
 };
-
-static void
-toast (MvaLibraryView *self,
-       const char     *message)
-{
-  GtkWidget *w = GTK_WIDGET (self);
-
-  while (w != NULL && !ADW_IS_TOAST_OVERLAY (w))
-    w = gtk_widget_get_parent (w);
-  if (w != NULL)
-    adw_toast_overlay_add_toast (ADW_TOAST_OVERLAY (w), adw_toast_new (message));
-  else
-    g_warning ("%s", message);
-}
 
 static void
 update_actions (MvaLibraryView *self)
@@ -238,7 +225,7 @@ refresh_done_cb (GObject      *source,
     {
       g_autofree char *msg = g_strdup_printf (_("The library could not be read: %s"), error->message);
 
-      toast (self, msg);
+      mva_widget_show_toast (GTK_WIDGET (self), msg);
       update_actions (self);
       return;
     }
@@ -339,7 +326,7 @@ row_activated_cb (MvaLibraryView *self,
 
   if (path == NULL || !g_file_test (path, G_FILE_TEST_EXISTS))
     {
-      toast (self, _("The file is no longer at its recorded place"));
+      mva_widget_show_toast (GTK_WIDGET (self), _("The file is no longer at its recorded place"));
       return;
     }
   file = g_file_new_for_path (path);
@@ -381,7 +368,7 @@ batch_finish (MvaLibraryView *self,
 {
   g_clear_object (&self->batch_cancellable);
   g_ptr_array_set_size (self->batch_items, 0);
-  toast (self, message);
+  mva_widget_show_toast (GTK_WIDGET (self), message);
   mva_session_library_changed (self->session);
   update_actions (self);
 }
@@ -470,7 +457,7 @@ mva_library_view_run_batch (MvaLibraryView *self,
     return;
   if (mva_session_get_model (self->session) == NULL)
     {
-      toast (self, _("No model is loaded"));
+      mva_widget_show_toast (GTK_WIDGET (self), _("No model is loaded"));
       return;
     }
   selected = gtk_list_box_get_selected_rows (self->list);
@@ -491,7 +478,7 @@ mva_library_view_run_batch (MvaLibraryView *self,
     }
   if (self->batch_items->len == 0)
     {
-      toast (self, _("Select images whose files are present"));
+      mva_widget_show_toast (GTK_WIDGET (self), _("Select images whose files are present"));
       return;
     }
   self->generation++;
@@ -651,20 +638,20 @@ teach_action (GtkWidget  *widget,
 
   if (store == NULL)
     {
-      toast (self, error->message);
+      mva_widget_show_toast (GTK_WIDGET (self), error->message);
       return;
     }
   if (!mva_teacher_config_load (config, &error))
     {
       g_autofree char *msg = g_strdup_printf (_("The teacher settings cannot be read: %s"), error->message);
-      toast (self, msg);
+      mva_widget_show_toast (GTK_WIDGET (self), msg);
       return;
     }
   mva_teacher_config_apply_settings (config, mva_session_get_settings (self->session), NULL);
   if (!mva_teacher_config_validate (config, &error))
     {
       g_autofree char *msg = g_strdup_printf (_("The teacher cannot run: %s"), error->message);
-      toast (self, msg);
+      mva_widget_show_toast (GTK_WIDGET (self), msg);
       return;
     }
   for (GList *l = selected; l != NULL; l = l->next)
@@ -679,12 +666,12 @@ teach_action (GtkWidget  *widget,
   if (plan == NULL)
     {
       g_autofree char *msg = g_strdup_printf (_("The teacher cannot run: %s"), error->message);
-      toast (self, msg);
+      mva_widget_show_toast (GTK_WIDGET (self), msg);
       return;
     }
   if (plan->n_requests == 0)
     {
-      toast (self, _("The teacher has already answered every family for these images"));
+      mva_widget_show_toast (GTK_WIDGET (self), _("The teacher has already answered every family for these images"));
       return;
     }
 
