@@ -7,13 +7,17 @@
  * seed) and fills batches with pairs of distinct images, so the contrastive
  * (ITC) and matching (ITM) losses never treat another answer about the same
  * image as a negative; a pair whose image is already in the batch waits for
- * the next one. Batches of fewer than two pairs are dropped (ITC needs two).
+ * the next one. The pairs left at an epoch's end often share a few images;
+ * rather than train a step on a tiny batch (an easy ITC, a dip in the loss
+ * curve), a batch smaller than half the batch size ends the epoch and its
+ * pairs open the next one (MvaBatcher, mva-trainer-private.h).
  * Questions start with the image's caption with probability caption_prob.
  */
 #define G_LOG_DOMAIN "mva-trainer"
 #include "config.h"
 
 #include "mva-trainer.h"
+#include "mva-trainer-private.h"
 
 #include <errno.h>
 #include <math.h>
@@ -421,10 +425,9 @@ typedef struct
   guint       *val;
   guint        n_val;
   GRand       *rand;
-  /* epoch state */
-  guint       *order;          /* (n_train) this epoch's order */
-  guint        n_left;
-  gboolean    *in_batch;       /* (n_images) */
+  guint       *pair_image;     /* (n_pairs) image of each pair */
+  MvaBatcher  *batcher;        /* training batches */
+  gboolean    *in_batch;       /* (n_images) for validation batches */
   /* batch buffers */
   guint        B;
   float       *images;         /* (B, 3, S, S) */
@@ -503,44 +506,174 @@ fill_batch (Run *r, const guint *idx, const gboolean *use_caption, guint n, stru
   b->Ta = Ta;
 }
 
-static void
-start_epoch (Run *r)
-{
-  memcpy (r->order, r->train, sizeof (guint) * r->n_train);
-  for (guint i = r->n_train; i > 1; i--)
-    {
-      guint j = (guint) g_rand_int_range (r->rand, 0, (gint32) i);
-      guint t = r->order[i - 1];
-      r->order[i - 1] = r->order[j];
-      r->order[j] = t;
-    }
-  r->n_left = r->n_train;
-}
-
-/* Take up to B pairs with distinct images from the front of list[0..*n_left),
- * keeping the order of what is left. Returns how many were taken. */
+/* Take up to B entries whose images (image_of[entry]) are distinct from the
+ * front of list[0..*n_left), keeping the order of what is left. in_batch
+ * (indexed by image) is all FALSE before and after. Returns how many were
+ * taken. */
 static guint
-take_distinct (Run *r, guint *list, guint *n_left, guint *out)
+take_distinct (const guint *image_of, gboolean *in_batch, guint B, guint *list, guint *n_left,
+               guint *out)
 {
   guint taken = 0, keep = 0;
 
   for (guint i = 0; i < *n_left; i++)
     {
-      guint pi = list[i];
-      guint img = r->pairs[pi].image;
-      if (taken < r->B && !r->in_batch[img])
+      guint e = list[i];
+      guint img = image_of[e];
+      if (taken < B && !in_batch[img])
         {
-          r->in_batch[img] = TRUE;
-          out[taken++] = pi;
+          in_batch[img] = TRUE;
+          out[taken++] = e;
         }
       else
-        list[keep++] = pi;
+        list[keep++] = e;
     }
   *n_left = keep;
   for (guint i = 0; i < taken; i++)
-    r->in_batch[r->pairs[out[i]].image] = FALSE;
+    in_batch[image_of[out[i]]] = FALSE;
   return taken;
 }
+
+// --- batcher (mva-trainer-private.h) --------------------------------------------
+
+struct _MvaBatcher
+{
+  guint    *items;     /* (n) what is handed out */
+  guint    *images;    /* (n) image of each item */
+  guint     n, n_images, B, min_B;
+  GRand    *rand;      /* borrowed */
+  guint    *order;     /* (n) positions in this epoch's order */
+  guint     n_left;    /* order[0..n_left) not yet handed out */
+  guint    *carry;     /* (n) positions carried to the next epoch */
+  guint     n_carry;
+  gboolean *carried;   /* (n) */
+  gboolean *in_batch;  /* (n_images) */
+  guint    *taken;     /* (B) positions of the batch being built */
+  guint     batches;   /* handed out this epoch */
+};
+
+/* A new epoch: the carried positions first, then the others shuffled. The
+ * shuffle draws the same numbers whatever is carried. */
+static void
+batcher_start_epoch (MvaBatcher *self)
+{
+  guint k = 0;
+  g_autofree guint *shuffled = g_new (guint, self->n);
+
+  for (guint i = 0; i < self->n; i++)
+    shuffled[i] = i;
+  for (guint i = self->n; i > 1; i--)
+    {
+      guint j = (guint) g_rand_int_range (self->rand, 0, (gint32) i);
+      guint t = shuffled[i - 1];
+      shuffled[i - 1] = shuffled[j];
+      shuffled[j] = t;
+    }
+  for (guint i = 0; i < self->n_carry; i++)
+    {
+      self->order[k++] = self->carry[i];
+      self->carried[self->carry[i]] = TRUE;
+    }
+  for (guint i = 0; i < self->n; i++)
+    if (!self->carried[shuffled[i]])
+      self->order[k++] = shuffled[i];
+  for (guint i = 0; i < self->n_carry; i++)
+    self->carried[self->carry[i]] = FALSE;
+  g_assert (k == self->n);
+  self->n_left = self->n;
+  self->batches = 0;
+}
+
+MvaBatcher *
+_mva_batcher_new (const guint *items,
+                  const guint *images,
+                  guint        n,
+                  guint        n_images,
+                  guint        batch,
+                  guint        min_batch,
+                  GRand       *rand)
+{
+  MvaBatcher *self;
+
+  g_return_val_if_fail (items != NULL || n == 0, NULL);
+  g_return_val_if_fail (images != NULL || n == 0, NULL);
+  g_return_val_if_fail (batch >= 2, NULL);
+  g_return_val_if_fail (rand != NULL, NULL);
+  for (guint i = 0; i < n; i++)
+    g_return_val_if_fail (images[i] < n_images, NULL);
+
+  self = g_new0 (MvaBatcher, 1);
+  self->items = g_memdup2 (items, sizeof (guint) * n);
+  self->images = g_memdup2 (images, sizeof (guint) * n);
+  self->n = n;
+  self->n_images = n_images;
+  self->B = batch;
+  self->min_B = CLAMP (min_batch, 2, batch);
+  self->rand = rand;
+  self->order = g_new (guint, MAX (n, 1));
+  self->carry = g_new (guint, MAX (n, 1));
+  self->carried = g_new0 (gboolean, MAX (n, 1));
+  self->in_batch = g_new0 (gboolean, MAX (n_images, 1));
+  self->taken = g_new (guint, batch);
+  batcher_start_epoch (self);
+  return self;
+}
+
+guint
+_mva_batcher_next (MvaBatcher *self,
+                   guint      *out)
+{
+  guint k;
+
+  g_return_val_if_fail (self != NULL, 0);
+  g_return_val_if_fail (out != NULL, 0);
+
+  self->n_carry = 0;
+  if (self->n_left == 0)
+    {
+      batcher_start_epoch (self);
+      return 0;
+    }
+  k = take_distinct (self->images, self->in_batch, self->B, self->order, &self->n_left,
+                     self->taken);
+  if (k < 2 || (k < self->min_B && self->batches > 0))
+    {
+      /* too few distinct images left: these pairs open the next epoch */
+      memcpy (self->carry, self->taken, sizeof (guint) * k);
+      memcpy (self->carry + k, self->order, sizeof (guint) * self->n_left);
+      self->n_carry = k + self->n_left;
+      batcher_start_epoch (self);
+      return 0;
+    }
+  for (guint i = 0; i < k; i++)
+    out[i] = self->items[self->taken[i]];
+  self->batches++;
+  return k;
+}
+
+guint
+_mva_batcher_n_carried (const MvaBatcher *self)
+{
+  g_return_val_if_fail (self != NULL, 0);
+  return self->n_carry;
+}
+
+void
+_mva_batcher_free (MvaBatcher *self)
+{
+  if (self == NULL)
+    return;
+  g_free (self->items);
+  g_free (self->images);
+  g_free (self->order);
+  g_free (self->carry);
+  g_free (self->carried);
+  g_free (self->in_batch);
+  g_free (self->taken);
+  g_free (self);
+}
+
+// --- engine callbacks -------------------------------------------------------------
 
 static int
 next_batch (void *user, struct mve_batch *b)
@@ -548,20 +681,10 @@ next_batch (void *user, struct mve_batch *b)
   Run *r = user;
   g_autofree guint *idx = g_new (guint, r->B);
   g_autofree gboolean *cap = g_new (gboolean, r->B);
-  guint n;
+  guint n = _mva_batcher_next (r->batcher, idx);
 
-  if (r->n_left == 0)
-    {
-      start_epoch (r);
-      return 0;
-    }
-  n = take_distinct (r, r->order, &r->n_left, idx);
-  if (n < 2)
-    {
-      /* the rest share one image: end of epoch */
-      start_epoch (r);
-      return 0;
-    }
+  if (n == 0)
+    return 0; /* end of epoch */
   for (guint i = 0; i < n; i++)
     cap[i] = r->pairs[idx[i]].n_with > 0 && g_rand_double (r->rand) < r->opts->caption_prob;
   fill_batch (r, idx, cap, n, b);
@@ -584,7 +707,7 @@ validate (void *user, mve_model_t m, float *val_loss)
     {
       struct mve_batch b;
       struct mve_losses L;
-      guint n = take_distinct (r, list, &n_left, idx);
+      guint n = take_distinct (r->pair_image, r->in_batch, r->B, list, &n_left, idx);
       mve_status st;
 
       if (n < 2)
@@ -633,6 +756,7 @@ on_step (void *user, int64_t step, const struct mve_losses *L, float lr, double 
   p.lm = s.lm;
   p.lr = s.lr;
   p.samples_per_s = s.samples_per_s;
+  p.batch = r->last_batch_n;
   if (r->progress)
     r->progress (&p, r->user_data);
 }
@@ -1120,15 +1244,24 @@ trainer_run (const MvaTrainOptions *opts,
   r.question_len = g_new0 (int32_t, r.B);
   r.answer = g_new0 (int32_t, (gsize) r.B * (gsize) MAX (r.cfg->max_answer_len, 1));
   r.answer_len = g_new0 (int32_t, r.B);
-  r.order = g_new (guint, r.n_train);
   r.in_batch = g_new0 (gboolean, ds->n_images);
+  r.pair_image = g_new (guint, r.n_pairs);
+  {
+    g_autofree guint *train_images = g_new (guint, r.n_train);
+
+    for (guint i = 0; i < r.n_pairs; i++)
+      r.pair_image[i] = r.pairs[i].image;
+    for (guint i = 0; i < r.n_train; i++)
+      train_images[i] = r.pairs[r.train[i]].image;
+    r.batcher = _mva_batcher_new (r.train, train_images, r.n_train, ds->n_images, r.B,
+                                  _mva_batcher_min_for (r.B), r.rand);
+  }
   r.steps = g_array_new (FALSE, FALSE, sizeof (StepLog));
   r.epochs = g_array_new (FALSE, FALSE, sizeof (EpochLog));
   r.progress = progress;
   r.user_data = user_data;
   r.cancellable = cancellable;
   r.epoch = 1;
-  start_epoch (&r);
 
   mve_train_opts_init_default (&topts);
   topts.adam.lr = (float) opts->lr;
@@ -1210,7 +1343,8 @@ out:
   g_free (r.pairs);
   g_free (r.train);
   g_free (r.val);
-  g_free (r.order);
+  _mva_batcher_free (r.batcher);
+  g_free (r.pair_image);
   g_free (r.in_batch);
   g_free (r.images);
   g_free (r.question);

@@ -155,6 +155,7 @@ typedef struct
   guint   epoch;             /* 1-based */
   double  loss, itc, itm, lm, lr, samples_per_s;  /* STEP */
   double  val_loss;          /* EPOCH */
+  guint   batch;             /* STEP: pairs in the step's batch */
 } MvaTrainProgress;
 
 typedef void (*MvaTrainProgressFunc) (const MvaTrainProgress *p, gpointer user_data);

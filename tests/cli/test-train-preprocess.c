@@ -3,7 +3,8 @@
  * test-train-preprocess.c: app/mva-preprocess, the model-input path shared by
  * train, ask and classify: value scaling, channel planes, data bar removal,
  * area averaging when shrinking, bilinear when enlarging, and a real file;
- * and the trainer on a data set built in memory (the retraining path).
+ * and the trainer on a data set built in memory (the retraining path); the
+ * trainer's batches (distinct images, never a tiny batch at an epoch's end).
  */
 #include "config.h"
 
@@ -13,6 +14,7 @@
 
 #include "mva-preprocess.h"
 #include "mva-trainer.h"
+#include "mva-trainer-private.h"
 
 static MvaImage *
 make_image (guint w, guint h, guint channels)
@@ -249,6 +251,184 @@ test_dataset_in_memory (void)
   g_rmdir (out);
 }
 
+/* Run a batcher over `epochs` epochs; check every batch has distinct images,
+ * no item comes twice in one epoch, and an item missed in an epoch (carried)
+ * is not missed in the next. Returns the smallest batch; *sizes gets every
+ * batch size, epochs separated by 0. */
+static guint
+run_batcher (const guint *images, guint n, guint n_images, guint B, guint min_B, guint64 seed,
+             guint epochs, GArray *sizes)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed ((guint32) seed);
+  g_autofree guint *items = g_new (guint, n);
+  g_autofree guint *out = g_new (guint, B);
+  g_autofree guint *seen = g_new0 (guint, n);       /* epoch + 1 it was last seen in */
+  g_autofree gboolean *in_batch = g_new0 (gboolean, n_images);
+  MvaBatcher *b;
+  guint smallest = G_MAXUINT;
+
+  for (guint i = 0; i < n; i++)
+    items[i] = 1000 + i;
+  b = _mva_batcher_new (items, images, n, n_images, B, min_B, rand);
+  g_assert_nonnull (b);
+  for (guint e = 1; e <= epochs; e++)
+    {
+      guint k, guard = 0;
+
+      while ((k = _mva_batcher_next (b, out)) > 0)
+        {
+          g_assert_cmpuint (k, <=, B);
+          smallest = MIN (smallest, k);
+          g_array_append_val (sizes, k);
+          for (guint i = 0; i < k; i++)
+            {
+              guint it = out[i] - 1000;
+              g_assert_cmpuint (it, <, n);
+              g_assert_false (in_batch[images[it]]);  /* one pair per image */
+              in_batch[images[it]] = TRUE;
+              g_assert_cmpuint (seen[it], !=, e + 1); /* once an epoch */
+              seen[it] = e + 1;
+            }
+          for (guint i = 0; i < k; i++)
+            in_batch[images[out[i] - 1000]] = FALSE;
+          g_assert_cmpuint (++guard, <=, n);
+        }
+      g_array_append_val (sizes, k);
+      if (e >= 2)
+        for (guint i = 0; i < n; i++)
+          g_assert_cmpuint (seen[i], >=, e); /* seen in this epoch or the one before */
+    }
+  _mva_batcher_free (b);
+  return smallest;
+}
+
+static void
+test_batcher_min_batch (void)
+{
+  /* 10 pairs of 10 images, batch 8: without a minimum every epoch would end
+   * with a batch of 2 */
+  guint uniform[10];
+  /* a synth-like skew: 40 images with 1 to 6 pairs each, batch 16 */
+  guint skew[160];
+  guint n_skew = 0;
+
+  for (guint i = 0; i < 10; i++)
+    uniform[i] = i;
+  for (guint img = 0; img < 40; img++)
+    for (guint j = 0; j < 1 + img % 6; j++)
+      skew[n_skew++] = img;
+
+  for (guint64 seed = 1; seed <= 5; seed++)
+    {
+      g_autoptr(GArray) a = g_array_new (FALSE, FALSE, sizeof (guint));
+      g_autoptr(GArray) c = g_array_new (FALSE, FALSE, sizeof (guint));
+      g_autoptr(GArray) old = g_array_new (FALSE, FALSE, sizeof (guint));
+
+      /* the minimum is half the batch size */
+      g_assert_cmpuint (_mva_batcher_min_for (8), ==, 4);
+      g_assert_cmpuint (_mva_batcher_min_for (3), ==, 2);
+      g_assert_cmpuint (run_batcher (uniform, 10, 10, 8, _mva_batcher_min_for (8), seed, 6, a),
+                        ==, 8);
+      /* one batch of 8 an epoch, two pairs carried each time */
+      g_assert_cmpuint (a->len, ==, 12);
+      g_assert_cmpuint (run_batcher (skew, n_skew, 40, 16, _mva_batcher_min_for (16), seed, 8, c),
+                        >=, 8);
+      /* the same data without the minimum (the old rule: at least 2) does
+       * make smaller batches, so the check above means something */
+      g_assert_cmpuint (run_batcher (skew, n_skew, 40, 16, 2, seed, 8, old), <, 8);
+    }
+
+  /* same seed, same batches */
+  {
+    g_autoptr(GRand) r1 = g_rand_new_with_seed (7), r2 = g_rand_new_with_seed (7);
+    guint items[160], out1[16], out2[16];
+    MvaBatcher *b1, *b2;
+
+    for (guint i = 0; i < n_skew; i++)
+      items[i] = i;
+    b1 = _mva_batcher_new (items, skew, n_skew, 40, 16, 8, r1);
+    b2 = _mva_batcher_new (items, skew, n_skew, 40, 16, 8, r2);
+    for (guint s = 0; s < 200; s++)
+      {
+        guint k1 = _mva_batcher_next (b1, out1), k2 = _mva_batcher_next (b2, out2);
+        g_assert_cmpuint (k1, ==, k2);
+        g_assert_cmpmem (out1, sizeof (guint) * k1, out2, sizeof (guint) * k2);
+      }
+    _mva_batcher_free (b1);
+    _mva_batcher_free (b2);
+  }
+}
+
+static void
+collect_batch (const MvaTrainProgress *p, gpointer user_data)
+{
+  if (p->phase == MVA_TRAIN_PHASE_STEP)
+    g_array_append_val ((GArray *) user_data, p->batch);
+}
+
+/* The trainer itself: 8 images with one pair each and batch 6 would give
+ * batches of 6, 2, 6, 2, ...; every step must train on at least 3 pairs. */
+static void
+test_trainer_min_batch (void)
+{
+  const char *shared = g_getenv ("MVAEMA_SHARED_DIR");
+  g_autofree char *dir = NULL, *out = NULL;
+  g_autoptr(MvaDataset) ds = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GDir) d = NULL;
+  g_autoptr(GArray) sizes = g_array_new (FALSE, FALSE, sizeof (guint));
+  MvaTrainOptions opts;
+  gboolean cancelled = TRUE;
+  const char *name;
+  guint n = 0;
+
+  dir = shared ? g_build_filename (shared, "micrographs", "particles", NULL) : NULL;
+  d = dir ? g_dir_open (dir, 0, NULL) : NULL;
+  if (d == NULL)
+    {
+      g_test_skip ("no shared micrographs");
+      return;
+    }
+  ds = mva_dataset_new (dir, 224);
+  while ((name = g_dir_read_name (d)) != NULL && n < 8)
+    {
+      if (!g_str_has_suffix (name, ".png") && !g_str_has_suffix (name, ".jpg"))
+        continue;
+      mva_dataset_add_pair (ds, name, "What type of nanomaterial is shown?", "particles", NULL,
+                            "particles", 1);
+      n++;
+    }
+  if (n < 8)
+    {
+      g_test_skip ("fewer than eight readable micrographs");
+      return;
+    }
+  out = g_dir_make_tmp (NULL, &error);
+  g_assert_no_error (error);
+  mva_train_options_init (&opts);
+  opts.out_dir = out;
+  opts.config = "small";
+  opts.steps = 4;
+  opts.batch = 6;
+  opts.threads = 1;
+  opts.vocab_size = 300;
+  opts.val_fraction = 0;
+  g_assert_true (mva_trainer_run_dataset (&opts, ds, collect_batch, sizes, NULL, &cancelled, NULL,
+                                          &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (sizes->len, ==, 4);
+  for (guint i = 0; i < sizes->len; i++)
+    g_assert_cmpuint (g_array_index (sizes, guint, i), ==, 6);
+  for (const char *f = "model.safetensors"; f != NULL;
+       f = g_str_equal (f, "model.safetensors") ? "tokenizer.json"
+           : g_str_equal (f, "tokenizer.json") ? "train-log.json" : NULL)
+    {
+      g_autofree char *path = g_build_filename (out, f, NULL);
+      g_unlink (path);
+    }
+  g_rmdir (out);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -259,5 +439,7 @@ main (int argc, char **argv)
   g_test_add_func ("/Mva/Preprocess/bilinear", test_bilinear_enlarge);
   g_test_add_func ("/Mva/Preprocess/real-file", test_real_file);
   g_test_add_func ("/Mva/Trainer/dataset-in-memory", test_dataset_in_memory);
+  g_test_add_func ("/Mva/Trainer/batcher-min-batch", test_batcher_min_batch);
+  g_test_add_func ("/Mva/Trainer/min-batch", test_trainer_min_batch);
   return g_test_run ();
 }
