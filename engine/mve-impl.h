@@ -83,6 +83,10 @@ struct mve_attn_desc
   const int32_t *kv_index; // (N) or NULL
   int64_t q_seq, kv_seq;
   int ldq, ldkv;
+  // Packed rows (NULL: sequence n starts at row n*T and has T rows): sequence
+  // n has the rows [off[n], off[n+1]) of q and out (and of k/v and dk/dv for
+  // self-attention, kv_index NULL); its keys are the first min(klen, rows).
+  const int32_t *off;      // (N + 1) or NULL
 };
 // out (N, T, NH*hs); att (N, NH, T, Tk) softmax probabilities
 void mve_attention_forward (float *out, float *att, const float *q, const float *k, const float *v,

@@ -9,7 +9,7 @@
 // The elementwise loops (exp, GELU, softmax) need the full vectorizer and no
 // FP-trap semantics to become SIMD code; neither changes any result.
 #if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize ("O3", "no-trapping-math")
+#pragma GCC optimize ("O3", "no-trapping-math", "fp-contract=fast")
 #endif
 
 // Declarations sit at first use (C11, as in llm.c) rather than at block
@@ -20,6 +20,8 @@
 #include <cblas.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <string.h>
 
 // --- threads ---------------------------------------------------------------------
@@ -43,28 +45,102 @@ par_worker (void *p)
   return NULL;
 }
 
-void
-mve_parallel_for (int threads, int64_t n, void (*fn) (void *arg, int64_t i), void *arg)
+// A pool of worker threads, started on first use and kept for the process:
+// one parallel_for costs a wake-up instead of a pthread_create per thread.
+// Workers and the caller spin briefly before sleeping, since the engine's
+// calls come in quick succession. One caller uses the pool at a time; a
+// second, concurrent caller (another model in another thread, or a nested
+// call) runs on threads of its own as before. Work is split the same way
+// either way, so results do not depend on which path ran.
+enum { MAX_THREADS = 64, SPIN_ROUNDS = 4000 };
+
+static struct
 {
-  enum { MAX_THREADS = 64 };
-  if (threads > MAX_THREADS)
-    threads = MAX_THREADS;
-  if (threads > n)
-    threads = (int) n;
-  if (threads <= 1)
-    {
-      for (int64_t i = 0; i < n; i++)
-        fn (arg, i);
-      return;
-    }
-  pthread_t tid[MAX_THREADS];
+  pthread_mutex_t dispatch; // held by the caller using the pool
+  pthread_mutex_t mu;
+  pthread_cond_t work_cv, done_cv;
+  int nworkers;             // started workers, ids 1..nworkers
+  // (job number << 8) | workers taking part (ids below it): one word, so a
+  // worker never pairs one job's number with another job's thread count
+  atomic_uint state;
+  atomic_int pending;       // workers still running the current job
   struct par_job jobs[MAX_THREADS];
-  int started[MAX_THREADS];
-  for (int t = 0; t < threads; t++)
+  unsigned start_state[MAX_THREADS]; // state when worker id was created
+} pool = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
+           PTHREAD_COND_INITIALIZER, 0, 0, 0, { { 0 } }, { 0 } };
+
+static inline void
+cpu_relax (void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause ();
+#endif
+}
+
+static void *
+pool_worker (void *p)
+{
+  int id = (int) (intptr_t) p;
+  // the state it was created under: a job published before this thread
+  // first runs is still seen as new
+  unsigned seen = pool.start_state[id];
+  for (;;)
     {
-      jobs[t] = (struct par_job) { fn, arg, n, threads, t };
-      started[t] = 0;
+      unsigned g;
+      int spins = 0;
+      while ((g = atomic_load_explicit (&pool.state, memory_order_acquire)) == seen)
+        {
+          if (++spins < SPIN_ROUNDS)
+            {
+              cpu_relax ();
+              continue;
+            }
+          pthread_mutex_lock (&pool.mu);
+          while ((g = atomic_load_explicit (&pool.state, memory_order_acquire)) == seen)
+            pthread_cond_wait (&pool.work_cv, &pool.mu);
+          pthread_mutex_unlock (&pool.mu);
+          break;
+        }
+      seen = g;
+      if (id < (int) (g & 0xffu))
+        {
+          par_worker (&pool.jobs[id]);
+          if (atomic_fetch_sub_explicit (&pool.pending, 1, memory_order_acq_rel) == 1)
+            {
+              pthread_mutex_lock (&pool.mu);
+              pthread_cond_signal (&pool.done_cv);
+              pthread_mutex_unlock (&pool.mu);
+            }
+        }
     }
+  return NULL;
+}
+
+// With pool.dispatch held: make sure workers 1..threads-1 exist.
+static int
+pool_grow (int threads)
+{
+  while (pool.nworkers < threads - 1)
+    {
+      pthread_t t;
+      pthread_attr_t attr;
+      pool.start_state[pool.nworkers + 1] = atomic_load_explicit (&pool.state, memory_order_relaxed);
+      pthread_attr_init (&attr);
+      pthread_attr_setdetachstate (&attr, PTHREAD_CREATE_DETACHED);
+      int ok = pthread_create (&t, &attr, pool_worker, (void *) (intptr_t) (pool.nworkers + 1)) == 0;
+      pthread_attr_destroy (&attr);
+      if (!ok)
+        return 0;
+      pool.nworkers++;
+    }
+  return 1;
+}
+
+static void
+parallel_for_spawn (int threads, struct par_job *jobs)
+{
+  pthread_t tid[MAX_THREADS];
+  int started[MAX_THREADS];
   for (int t = 1; t < threads; t++)
     started[t] = pthread_create (&tid[t], NULL, par_worker, &jobs[t]) == 0;
   par_worker (&jobs[0]);
@@ -75,6 +151,55 @@ mve_parallel_for (int threads, int64_t n, void (*fn) (void *arg, int64_t i), voi
       else
         par_worker (&jobs[t]); // could not start a thread: do its share here
     }
+}
+
+void
+mve_parallel_for (int threads, int64_t n, void (*fn) (void *arg, int64_t i), void *arg)
+{
+  if (threads > MAX_THREADS)
+    threads = MAX_THREADS;
+  if (threads > n)
+    threads = (int) n;
+  if (threads <= 1)
+    {
+      for (int64_t i = 0; i < n; i++)
+        fn (arg, i);
+      return;
+    }
+  int own = pthread_mutex_trylock (&pool.dispatch) == 0;
+  if (own && !pool_grow (threads))
+    {
+      pthread_mutex_unlock (&pool.dispatch);
+      own = 0;
+    }
+  if (!own)
+    {
+      struct par_job jobs[MAX_THREADS];
+      for (int t = 0; t < threads; t++)
+        jobs[t] = (struct par_job) { fn, arg, n, threads, t };
+      parallel_for_spawn (threads, jobs);
+      return;
+    }
+  for (int t = 0; t < threads; t++)
+    pool.jobs[t] = (struct par_job) { fn, arg, n, threads, t };
+  atomic_store_explicit (&pool.pending, threads - 1, memory_order_relaxed);
+  pthread_mutex_lock (&pool.mu);
+  unsigned next = ((atomic_load_explicit (&pool.state, memory_order_relaxed) >> 8) + 1) << 8;
+  atomic_store_explicit (&pool.state, next | (unsigned) threads, memory_order_release);
+  pthread_cond_broadcast (&pool.work_cv);
+  pthread_mutex_unlock (&pool.mu);
+  par_worker (&pool.jobs[0]);
+  int spins = 0;
+  while (atomic_load_explicit (&pool.pending, memory_order_acquire) > 0 && ++spins < SPIN_ROUNDS)
+    cpu_relax ();
+  if (atomic_load_explicit (&pool.pending, memory_order_acquire) > 0)
+    {
+      pthread_mutex_lock (&pool.mu);
+      while (atomic_load_explicit (&pool.pending, memory_order_acquire) > 0)
+        pthread_cond_wait (&pool.done_cv, &pool.mu);
+      pthread_mutex_unlock (&pool.mu);
+    }
+  pthread_mutex_unlock (&pool.dispatch);
 }
 
 // --- matmul ------------------------------------------------------------------------
@@ -209,26 +334,62 @@ mve_matmul_backward_mt (int threads, float *dinp, int set_dinp, float *dw, float
   mve_parallel_for (j.parts, j.parts, mm_part, &j);
 }
 
+// --- vectorized elementwise ------------------------------------------------------------
+// Compiled for AVX2+FMA and for the baseline; the loader picks one at run time.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define MVE_VECTOR __attribute__ ((target_clones ("arch=x86-64-v4", "avx2", "default")))
+#else
+#define MVE_VECTOR
+#endif
+
 // --- layernorm -----------------------------------------------------------------------
-void
-mve_layernorm_forward (float *out, float *mean, float *rstd, const float *inp, const float *w,
-                       const float *b, int64_t N, int C)
+// Sums run in 16 fixed lanes, then a fixed tree: the vectorizer keeps them in
+// registers, and the result is the same whichever clone runs.
+MVE_VECTOR void
+mve_layernorm_forward (float *restrict out, float *restrict mean, float *restrict rstd,
+                       const float *restrict inp, const float *restrict w, const float *restrict b,
+                       int64_t N, int C)
 {
   const float eps = 1e-5f;
+  float acc[16];
   for (int64_t n = 0; n < N; n++)
     {
       const float *x = inp + n * C;
-      float m = 0.0f;
-      for (int i = 0; i < C; i++)
-        m += x[i];
-      m /= C;
-      float v = 0.0f;
-      for (int i = 0; i < C; i++)
-        {
-          float d = x[i] - m;
-          v += d * d;
-        }
-      v /= C;
+      float m = 0.0f, v = 0.0f;
+      {
+        for (int j = 0; j < 16; j++)
+          acc[j] = 0.0f;
+        int i = 0;
+        for (; i + 16 <= C; i += 16)
+          for (int j = 0; j < 16; j++)
+            acc[j] += x[i + j];
+        for (; i < C; i++)
+          acc[0] += x[i];
+        for (int k = 8; k > 0; k /= 2)
+          for (int j = 0; j < k; j++)
+            acc[j] += acc[j + k];
+        m = acc[0] / C;
+      }
+      {
+        for (int j = 0; j < 16; j++)
+          acc[j] = 0.0f;
+        int i = 0;
+        for (; i + 16 <= C; i += 16)
+          for (int j = 0; j < 16; j++)
+            {
+              float d = x[i + j] - m;
+              acc[j] += d * d;
+            }
+        for (; i < C; i++)
+          {
+            float d = x[i] - m;
+            acc[0] += d * d;
+          }
+        for (int k = 8; k > 0; k /= 2)
+          for (int j = 0; j < k; j++)
+            acc[j] += acc[j + k];
+        v = acc[0] / C;
+      }
       float s = 1.0f / sqrtf (v + eps);
       float *o = out + n * C;
       for (int i = 0; i < C; i++)
@@ -238,25 +399,43 @@ mve_layernorm_forward (float *out, float *mean, float *rstd, const float *inp, c
     }
 }
 
-void
-mve_layernorm_backward (float *dinp, float *dw, float *db, const float *dout, const float *inp,
-                        const float *w, const float *mean, const float *rstd, int64_t N, int C)
+MVE_VECTOR void
+mve_layernorm_backward (float *restrict dinp, float *restrict dw, float *restrict db,
+                        const float *restrict dout, const float *restrict inp,
+                        const float *restrict w, const float *restrict mean,
+                        const float *restrict rstd, int64_t N, int C)
 {
+  float a1[16], a2[16];
   for (int64_t n = 0; n < N; n++)
     {
       const float *d = dout + n * C, *x = inp + n * C;
       float *dx = dinp + n * C;
       float m = mean[n], s = rstd[n];
-      float dnorm_mean = 0.0f, dnorm_norm_mean = 0.0f;
-      for (int i = 0; i < C; i++)
+      for (int j = 0; j < 16; j++)
+        a1[j] = a2[j] = 0.0f;
+      int i = 0;
+      for (; i + 16 <= C; i += 16)
+        for (int j = 0; j < 16; j++)
+          {
+            float norm = (x[i + j] - m) * s;
+            float dnorm = w[i + j] * d[i + j];
+            a1[j] += dnorm;
+            a2[j] += dnorm * norm;
+          }
+      for (; i < C; i++)
         {
           float norm = (x[i] - m) * s;
           float dnorm = w[i] * d[i];
-          dnorm_mean += dnorm;
-          dnorm_norm_mean += dnorm * norm;
+          a1[0] += dnorm;
+          a2[0] += dnorm * norm;
         }
-      dnorm_mean /= C;
-      dnorm_norm_mean /= C;
+      for (int k = 8; k > 0; k /= 2)
+        for (int j = 0; j < k; j++)
+          {
+            a1[j] += a1[j + k];
+            a2[j] += a2[j + k];
+          }
+      float dnorm_mean = a1[0] / C, dnorm_norm_mean = a2[0] / C;
       for (int i = 0; i < C; i++)
         {
           float norm = (x[i] - m) * s;
@@ -267,14 +446,6 @@ mve_layernorm_backward (float *dinp, float *dw, float *db, const float *dout, co
         }
     }
 }
-
-// --- vectorized elementwise ------------------------------------------------------------
-// Compiled for AVX2+FMA and for the baseline; the loader picks one at run time.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
-#define MVE_VECTOR __attribute__ ((target_clones ("avx2", "default")))
-#else
-#define MVE_VECTOR
-#endif
 
 MVE_VECTOR float
 mve_max_row (const float *in, int64_t n)
@@ -292,19 +463,25 @@ mve_max_row (const float *in, int64_t n)
   return r;
 }
 
+// 16 lanes, then a fixed tree (as lane sums in layernorm); the two loops keep
+// the store out of the loop that only sums.
 MVE_VECTOR float
 mve_exp_row (float *out, const float *in, int64_t n, float sub, float scale)
 {
-  float acc[8] = { 0 };
+  float acc[16] = { 0 };
   int64_t i = 0;
-  for (; i + 8 <= n; i += 8)
-    for (int j = 0; j < 8; j++)
-      {
-        float e = mve_expf (in[i + j] - sub);
-        acc[j] += e;
-        if (out)
+  if (out != NULL)
+    for (; i + 16 <= n; i += 16)
+      for (int j = 0; j < 16; j++)
+        {
+          float e = mve_expf (in[i + j] - sub);
+          acc[j] += e;
           out[i + j] = e * scale;
-      }
+        }
+  else
+    for (; i + 16 <= n; i += 16)
+      for (int j = 0; j < 16; j++)
+        acc[j] += mve_expf (in[i + j] - sub);
   for (; i < n; i++)
     {
       float e = mve_expf (in[i] - sub);
@@ -312,7 +489,10 @@ mve_exp_row (float *out, const float *in, int64_t n, float sub, float scale)
       if (out)
         out[i] = e * scale;
     }
-  return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+  for (int k = 8; k > 0; k /= 2)
+    for (int j = 0; j < k; j++)
+      acc[j] += acc[j + k];
+  return acc[0];
 }
 
 // --- GELU (tanh) ------------------------------------------------------------------------
@@ -370,37 +550,82 @@ attn_valid (const struct mve_attn_desc *d, int n, int t)
   return kl;
 }
 
+// Rows of sequence n (queries) and its key count; pointers of its first row.
+struct attn_seq
+{
+  int T, Tk;              // query rows, key rows used
+  int64_t row0, kv_row0;  // first row of q/out, of k/v (kv_index: memory index rows)
+};
+
+static inline struct attn_seq
+attn_seq (const struct mve_attn_desc *d, int n)
+{
+  struct attn_seq q;
+  if (d->off == NULL)
+    {
+      q.T = d->T;
+      q.Tk = d->Tk;
+      q.row0 = (int64_t) n * d->T;
+    }
+  else
+    {
+      q.T = d->off[n + 1] - d->off[n];
+      q.row0 = d->off[n];
+      q.Tk = d->Tk;
+      if (d->kv_index == NULL && q.T < q.Tk)
+        q.Tk = q.T; // self-attention: the sequence's own rows are its keys
+    }
+  return q;
+}
+
 static void
 attn_forward_one (void *arg, int64_t i)
 {
   struct attn_job *j = arg;
   const struct mve_attn_desc *d = j->d;
   int n = (int) (i / d->NH), h = (int) (i % d->NH);
-  int T = d->T, Tk = d->Tk, hs = d->hs, C = d->NH * d->hs;
+  int Tk = d->Tk, hs = d->hs, C = d->NH * d->hs;
+  struct attn_seq sq = attn_seq (d, n);
+  int T = sq.T, Tkn = sq.Tk;
+  if (T <= 0 || Tkn <= 0)
+    return;
   int s = d->kv_index ? d->kv_index[n] : n;
-  const float *q = j->q + n * d->q_seq + h * hs;
-  const float *k = j->k + s * d->kv_seq + h * hs;
-  const float *v = j->v + s * d->kv_seq + h * hs;
-  float *att = j->att + ((int64_t) n * d->NH + h) * T * Tk;
-  float *out = j->out + (int64_t) n * T * C + h * hs;
+  const float *q, *k, *v;
+  if (d->off == NULL)
+    {
+      q = j->q + n * d->q_seq + h * hs;
+      k = j->k + s * d->kv_seq + h * hs;
+      v = j->v + s * d->kv_seq + h * hs;
+    }
+  else
+    {
+      q = j->q + sq.row0 * d->ldq + h * hs;
+      int64_t kv0 = d->kv_index ? s * d->kv_seq : sq.row0 * d->ldkv;
+      k = j->k + kv0 + h * hs;
+      v = j->v + kv0 + h * hs;
+    }
+  float *att = j->att + ((int64_t) n * d->NH + h) * d->T * Tk;
+  float *out = j->out + sq.row0 * C + h * hs;
   float scale = 1.0f / sqrtf ((float) hs);
-  // scores (T, Tk) = scale * q (T, hs) @ k^T (hs, Tk)
-  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, T, Tk, hs, scale, q, d->ldq, k, d->ldkv,
+  // scores (T, Tkn) = scale * q (T, hs) @ k^T (hs, Tkn), row stride Tk
+  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, T, Tkn, hs, scale, q, d->ldq, k, d->ldkv,
                0.0f, att, Tk);
   for (int t = 0; t < T; t++)
     {
       float *row = att + (int64_t) t * Tk;
       int kl = attn_valid (d, n, t);
+      if (kl > Tkn)
+        kl = Tkn;
       float mx = mve_max_row (row, kl);
       float sum = mve_exp_row (row, row, kl, mx, 1.0f);
       float inv = 1.0f / sum;
       for (int u = 0; u < kl; u++)
         row[u] *= inv;
-      for (int u = kl; u < Tk; u++)
+      for (int u = kl; u < Tkn; u++)
         row[u] = 0.0f;
     }
-  // out (T, hs) = att (T, Tk) @ v (Tk, hs)
-  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hs, Tk, 1.0f, att, Tk, v, d->ldkv,
+  // out (T, hs) = att (T, Tkn) @ v (Tkn, hs)
+  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hs, Tkn, 1.0f, att, Tk, v, d->ldkv,
                0.0f, out, C);
 }
 
@@ -420,48 +645,65 @@ attn_backward_seq (void *arg, int64_t n64)
   struct attn_job *j = arg;
   const struct mve_attn_desc *d = j->d;
   int n = (int) n64;
-  int T = d->T, Tk = d->Tk, hs = d->hs, C = d->NH * d->hs;
+  int Tk = d->Tk, hs = d->hs, C = d->NH * d->hs;
+  struct attn_seq sq = attn_seq (d, n);
+  int T = sq.T, Tkn = sq.Tk;
+  if (T <= 0 || Tkn <= 0)
+    return;
   int s = d->kv_index ? d->kv_index[n] : n;
   float scale = 1.0f / sqrtf ((float) hs);
-  // per-thread scratch: the caller's thread slot is not known here, so every
-  // sequence uses its own slice of a buffer sized (threads, T, Tk) by taking
-  // n modulo the thread count is unsafe; instead sequences are split into
-  // contiguous chunks per thread and the chunk index picks the slice.
+  // per-thread scratch: sequences are split into contiguous chunks per
+  // thread (see mve_attention_backward) and the chunk index picks the slice.
   int64_t chunk = j->per_thread;
-  float *dp = j->scratch + (n64 / chunk) * (int64_t) T * Tk;
+  float *dp = j->scratch + (n64 / chunk) * (int64_t) d->T * Tk;
+  int64_t q0, kv0, dkv0;
+  if (d->off == NULL)
+    {
+      q0 = n * d->q_seq;
+      kv0 = s * d->kv_seq;
+      dkv0 = n * j->dkv_seq;
+    }
+  else
+    {
+      q0 = sq.row0 * d->ldq;
+      kv0 = d->kv_index ? s * d->kv_seq : sq.row0 * d->ldkv;
+      dkv0 = d->kv_index ? n * j->dkv_seq : sq.row0 * j->lddkv;
+    }
   for (int h = 0; h < d->NH; h++)
     {
-      const float *q = j->q + n * d->q_seq + h * hs;
-      const float *k = j->k + s * d->kv_seq + h * hs;
-      const float *v = j->v + s * d->kv_seq + h * hs;
-      float *dq = j->dq + n * d->q_seq + h * hs;
-      float *dk = j->dk + n * j->dkv_seq + h * hs;
-      float *dv = j->dv + n * j->dkv_seq + h * hs;
-      const float *att = j->att + ((int64_t) n * d->NH + h) * T * Tk;
-      const float *dout = j->dout + (int64_t) n * T * C + h * hs;
-      // dv (Tk, hs) += att^T (Tk, T) @ dout (T, hs)
-      cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, Tk, hs, T, 1.0f, att, Tk, dout, C, 1.0f,
+      const float *q = j->q + q0 + h * hs;
+      const float *k = j->k + kv0 + h * hs;
+      const float *v = j->v + kv0 + h * hs;
+      float *dq = j->dq + q0 + h * hs;
+      float *dk = j->dk + dkv0 + h * hs;
+      float *dv = j->dv + dkv0 + h * hs;
+      const float *att = j->att + ((int64_t) n * d->NH + h) * d->T * Tk;
+      const float *dout = j->dout + sq.row0 * C + h * hs;
+      // dv (Tkn, hs) += att^T (Tkn, T) @ dout (T, hs)
+      cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, Tkn, hs, T, 1.0f, att, Tk, dout, C, 1.0f,
                    dv, j->lddkv);
-      // dp (T, Tk) = dout (T, hs) @ v^T (hs, Tk)
-      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, T, Tk, hs, 1.0f, dout, C, v, d->ldkv,
+      // dp (T, Tkn) = dout (T, hs) @ v^T (hs, Tkn)
+      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, T, Tkn, hs, 1.0f, dout, C, v, d->ldkv,
                    0.0f, dp, Tk);
       for (int t = 0; t < T; t++)
         {
           float *row = dp + (int64_t) t * Tk;
           const float *a = att + (int64_t) t * Tk;
           int kl = attn_valid (d, n, t);
+          if (kl > Tkn)
+            kl = Tkn;
           float dot = 0.0f;
           for (int u = 0; u < kl; u++)
             dot += a[u] * row[u];
           for (int u = 0; u < kl; u++)
             row[u] = a[u] * (row[u] - dot) * scale;
-          for (int u = kl; u < Tk; u++)
+          for (int u = kl; u < Tkn; u++)
             row[u] = 0.0f;
         }
-      // dq (T, hs) += ds (T, Tk) @ k (Tk, hs);  dk (Tk, hs) += ds^T (Tk, T) @ q (T, hs)
-      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hs, Tk, 1.0f, dp, Tk, k, d->ldkv,
+      // dq (T, hs) += ds (T, Tkn) @ k (Tkn, hs);  dk (Tkn, hs) += ds^T (Tkn, T) @ q (T, hs)
+      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hs, Tkn, 1.0f, dp, Tk, k, d->ldkv,
                    1.0f, dq, d->ldq);
-      cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, Tk, hs, T, 1.0f, dp, Tk, q, d->ldq, 1.0f,
+      cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, Tkn, hs, T, 1.0f, dp, Tk, q, d->ldq, 1.0f,
                    dk, j->lddkv);
     }
 }

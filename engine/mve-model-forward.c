@@ -174,6 +174,10 @@ plan_ints (struct mve_model *m, const struct mve_dims *d, int32_t *base)
   TAKE_I (m->lm_tgt, d->Nlm);
   TAKE_I (m->neg_t, d->B);
   TAKE_I (m->neg_i, d->B);
+  TAKE_I (m->vis.off, (size_t) d->B + 1);
+  TAKE_I (m->txt.off, (size_t) d->Nt + 1);
+  TAKE_I (m->itm.off, (size_t) d->Nitm + 1);
+  TAKE_I (m->dec.off, (size_t) d->Nd + 1);
 #undef TAKE_I
   return off;
 }
@@ -302,6 +306,22 @@ layernorm_backward_mt (struct mve_model *m, float *dinp, float *dw, float *db, c
 }
 
 // --- stacks ------------------------------------------------------------------------------
+// Row offsets of the stack's sequences: len[n] rows each (NULL: all T).
+static void
+stack_pack (struct mve_stack_acts *a, const int32_t *len)
+{
+  if (a->off == NULL)
+    return;
+  a->off[0] = 0;
+  for (int n = 0; n < a->N; n++)
+    {
+      int l = len ? len[n] : a->T;
+      l = l < 0 ? 0 : l > a->T ? a->T : l;
+      a->off[n + 1] = a->off[n] + l;
+    }
+  a->rows = a->off[a->N];
+}
+
 static void
 residual_add (float *out, const float *a, int64_t n) // out += a
 {
@@ -316,7 +336,8 @@ sa_desc (const struct mve_config *c, const struct mve_stack_acts *a, const struc
   return (struct mve_attn_desc) { .N = a->N, .T = a->T, .Tk = a->T, .NH = c->heads,
                                   .hs = C / c->heads, .causal = s->sa == 2, .klen = s->klen,
                                   .kv_index = NULL, .q_seq = (int64_t) a->T * 3 * C,
-                                  .kv_seq = (int64_t) a->T * 3 * C, .ldq = 3 * C, .ldkv = 3 * C };
+                                  .kv_seq = (int64_t) a->T * 3 * C, .ldq = 3 * C, .ldkv = 3 * C,
+                                  .off = a->off };
 }
 
 static struct mve_attn_desc
@@ -326,7 +347,8 @@ ca_desc (const struct mve_config *c, const struct mve_stack_acts *a, const struc
   return (struct mve_attn_desc) { .N = a->N, .T = a->T, .Tk = a->Tk, .NH = c->heads,
                                   .hs = C / c->heads, .causal = 0, .klen = NULL,
                                   .kv_index = s->img_index, .q_seq = (int64_t) a->T * C,
-                                  .kv_seq = (int64_t) a->Tk * 2 * C, .ldq = C, .ldkv = 2 * C };
+                                  .kv_seq = (int64_t) a->Tk * 2 * C, .ldq = C, .ldkv = 2 * C,
+                                  .off = a->off };
 }
 
 static void
@@ -334,8 +356,9 @@ stack_forward (struct mve_model *m, struct mve_stack_acts *a, const struct mve_s
 {
   const struct mve_config *c = &m->cfg;
   int C = c->width, HC = c->width * c->mlp_ratio, NH = c->heads;
-  int64_t NT = (int64_t) a->N * a->T;
-  if (a->N == 0)
+  int64_t NT = (int64_t) a->N * a->T; // layer stride (rows)
+  int64_t R = a->rows;                 // packed rows
+  if (a->N == 0 || R == 0)
     return;
   const float *x = a->x0;
   for (int l = 0; l < a->L; l++)
@@ -346,14 +369,14 @@ stack_forward (struct mve_model *m, struct mve_stack_acts *a, const struct mve_s
           float *ln1 = a->ln1, *qkv = a->qkv + l * NT * 3 * C;
           float *atty = a->atty + l * NT * C, *res1 = a->res1 + l * NT * C;
           layernorm_forward_mt (m, ln1, a->ln1_mean + l * NT, a->ln1_rstd + l * NT, x,
-                                 w->ln1_w + l * C, w->ln1_b + l * C, NT, C);
+                                 w->ln1_w + l * C, w->ln1_b + l * C, R, C);
           mve_matmul_forward_mt (m->threads, qkv, ln1, w->qkv_w + (int64_t) l * 3 * C * C, w->qkv_b + l * 3 * C,
-                              NT, C, 3 * C);
+                              R, C, 3 * C);
           struct mve_attn_desc d = sa_desc (c, a, s);
           mve_attention_forward (atty, a->att + l * NT * NH * a->T, qkv, qkv + C, qkv + 2 * C, &d,
                                  m->threads);
-          mve_matmul_forward_mt (m->threads, res1, atty, w->ao_w + (int64_t) l * C * C, w->ao_b + l * C, NT, C, C);
-          residual_add (res1, x, NT * C);
+          mve_matmul_forward_mt (m->threads, res1, atty, w->ao_w + (int64_t) l * C * C, w->ao_b + l * C, R, C, C);
+          residual_add (res1, x, R * C);
           x = res1;
         }
       if (s->cw)
@@ -363,29 +386,29 @@ stack_forward (struct mve_model *m, struct mve_stack_acts *a, const struct mve_s
           float *ckv = a->ckv + (int64_t) l * a->Nimg * a->Tk * 2 * C;
           float *caty = a->caty + l * NT * C, *res2 = a->res2 + l * NT * C;
           layernorm_forward_mt (m, lnc, a->lnc_mean + l * NT, a->lnc_rstd + l * NT, x,
-                                 w->ln_w + l * C, w->ln_b + l * C, NT, C);
-          mve_matmul_forward_mt (m->threads, cq, lnc, w->q_w + (int64_t) l * C * C, w->q_b + l * C, NT, C, C);
+                                 w->ln_w + l * C, w->ln_b + l * C, R, C);
+          mve_matmul_forward_mt (m->threads, cq, lnc, w->q_w + (int64_t) l * C * C, w->q_b + l * C, R, C, C);
           mve_matmul_forward_mt (m->threads, ckv, s->mem, w->kv_w + (int64_t) l * 2 * C * C, w->kv_b + l * 2 * C,
                               (int64_t) a->Nimg * a->Tk, C, 2 * C);
           struct mve_attn_desc d = ca_desc (c, a, s);
           mve_attention_forward (caty, a->catt + l * NT * NH * a->Tk, cq, ckv, ckv + C, &d,
                                  m->threads);
-          mve_matmul_forward_mt (m->threads, res2, caty, w->o_w + (int64_t) l * C * C, w->o_b + l * C, NT, C, C);
-          residual_add (res2, x, NT * C);
+          mve_matmul_forward_mt (m->threads, res2, caty, w->o_w + (int64_t) l * C * C, w->o_b + l * C, R, C, C);
+          residual_add (res2, x, R * C);
           x = res2;
         }
       const struct mve_block_params *w = s->w;
       float *ln2 = a->ln2, *fch = a->fch + l * NT * HC;
       float *fchg = a->fch_gelu, *res3 = a->res3 + l * NT * C;
       layernorm_forward_mt (m, ln2, a->ln2_mean + l * NT, a->ln2_rstd + l * NT, x, w->ln2_w + l * C,
-                             w->ln2_b + l * C, NT, C);
-      mve_matmul_forward_mt (m->threads, fch, ln2, w->fc_w + (int64_t) l * HC * C, w->fc_b + l * HC, NT, C, HC);
-      gelu_forward_mt (m, fchg, fch, NT * HC);
-      mve_matmul_forward_mt (m->threads, res3, fchg, w->fp_w + (int64_t) l * C * HC, w->fp_b + l * C, NT, HC, C);
-      residual_add (res3, x, NT * C);
+                             w->ln2_b + l * C, R, C);
+      mve_matmul_forward_mt (m->threads, fch, ln2, w->fc_w + (int64_t) l * HC * C, w->fc_b + l * HC, R, C, HC);
+      gelu_forward_mt (m, fchg, fch, R * HC);
+      mve_matmul_forward_mt (m->threads, res3, fchg, w->fp_w + (int64_t) l * C * HC, w->fp_b + l * C, R, HC, C);
+      residual_add (res3, x, R * C);
       x = res3;
     }
-  layernorm_forward_mt (m, a->lnf, a->lnf_mean, a->lnf_rstd, x, s->lnf_w, s->lnf_b, NT, C);
+  layernorm_forward_mt (m, a->lnf, a->lnf_mean, a->lnf_rstd, x, s->lnf_w, s->lnf_b, R, C);
 }
 
 // dlnf (N, T, C): gradient of the stack's output; dx0 (N, T, C) receives the
@@ -396,14 +419,15 @@ stack_backward (struct mve_model *m, float *dx0, const float *dlnf, struct mve_s
 {
   const struct mve_config *c = &m->cfg;
   int C = c->width, HC = c->width * c->mlp_ratio, NH = c->heads;
-  int64_t NT = (int64_t) a->N * a->T;
-  if (a->N == 0)
+  int64_t NT = (int64_t) a->N * a->T; // layer stride (rows)
+  int64_t R = a->rows;                 // packed rows
+  if (a->N == 0 || R == 0)
     return;
   float *dres = m->s_dres, *dtmp = m->s_dtmp, *dbig = m->s_dbig, *dbig2 = m->s_dbig2;
-  memset (dres, 0, sizeof (float) * NT * C);
+  memset (dres, 0, sizeof (float) * R * C);
   const float *xl = a->L > 0 ? a->res3 + (a->L - 1) * NT * C : a->x0;
   layernorm_backward_mt (m, dres, s->glnf_w, s->glnf_b, dlnf, xl, s->lnf_w, a->lnf_mean, a->lnf_rstd,
-                          NT, C);
+                          R, C);
   for (int l = a->L - 1; l >= 0; l--)
     {
       const float *xin = l == 0 ? a->x0 : a->res3 + (l - 1) * NT * C;
@@ -415,16 +439,16 @@ stack_backward (struct mve_model *m, float *dx0, const float *dlnf, struct mve_s
         struct mve_block_params *g = s->gw;
         // recompute this layer's ln2 and GELU output (only one layer is kept)
         layernorm_forward_mt (m, a->ln2, a->ln2_mean + l * NT, a->ln2_rstd + l * NT, x2,
-                              w->ln2_w + l * C, w->ln2_b + l * C, NT, C);
-        gelu_forward_mt (m, a->fch_gelu, a->fch + l * NT * HC, NT * HC);
+                              w->ln2_w + l * C, w->ln2_b + l * C, R, C);
+        gelu_forward_mt (m, a->fch_gelu, a->fch + l * NT * HC, R * HC);
         mve_matmul_backward_mt (m->threads, dbig, 1, g->fp_w + (int64_t) l * C * HC, g->fp_b + l * C, dres,
-                             a->fch_gelu, w->fp_w + (int64_t) l * C * HC, NT, HC, C);
-        memset (dbig2, 0, sizeof (float) * NT * HC);
-        gelu_backward_mt (m, dbig2, a->fch + l * NT * HC, dbig, NT * HC);
+                             a->fch_gelu, w->fp_w + (int64_t) l * C * HC, R, HC, C);
+        memset (dbig2, 0, sizeof (float) * R * HC);
+        gelu_backward_mt (m, dbig2, a->fch + l * NT * HC, dbig, R * HC);
         mve_matmul_backward_mt (m->threads, dtmp, 1, g->fc_w + (int64_t) l * HC * C, g->fc_b + l * HC, dbig2,
-                             a->ln2, w->fc_w + (int64_t) l * HC * C, NT, C, HC);
+                             a->ln2, w->fc_w + (int64_t) l * HC * C, R, C, HC);
         layernorm_backward_mt (m, dres, g->ln2_w + l * C, g->ln2_b + l * C, dtmp, x2, w->ln2_w + l * C,
-                                a->ln2_mean + l * NT, a->ln2_rstd + l * NT, NT, C);
+                                a->ln2_mean + l * NT, a->ln2_rstd + l * NT, R, C);
       }
       if (s->cw)
         {
@@ -434,12 +458,12 @@ stack_backward (struct mve_model *m, float *dx0, const float *dlnf, struct mve_s
           float *ckv = a->ckv + (int64_t) l * nkv * 2 * C;
           // recompute this layer's lnc and queries (only one layer is kept)
           layernorm_forward_mt (m, a->lnc, a->lnc_mean + l * NT, a->lnc_rstd + l * NT, x1,
-                                w->ln_w + l * C, w->ln_b + l * C, NT, C);
-          mve_matmul_forward_mt (m->threads, a->cq, a->lnc, w->q_w + (int64_t) l * C * C, w->q_b + l * C, NT, C, C);
+                                w->ln_w + l * C, w->ln_b + l * C, R, C);
+          mve_matmul_forward_mt (m->threads, a->cq, a->lnc, w->q_w + (int64_t) l * C * C, w->q_b + l * C, R, C, C);
           mve_matmul_backward_mt (m->threads, dtmp, 1, g->o_w + (int64_t) l * C * C, g->o_b + l * C, dres,
-                               a->caty + l * NT * C, w->o_w + (int64_t) l * C * C, NT, C, C);
+                               a->caty + l * NT * C, w->o_w + (int64_t) l * C * C, R, C, C);
           float *dcq = dbig; // (N, T, C)
-          memset (dcq, 0, sizeof (float) * NT * C);
+          memset (dcq, 0, sizeof (float) * R * C);
           int64_t kvs = (int64_t) a->Tk * 2 * C;
           memset (m->s_dkvseq, 0, sizeof (float) * a->N * kvs);
           struct mve_attn_desc d = ca_desc (c, a, s);
@@ -452,32 +476,32 @@ stack_backward (struct mve_model *m, float *dx0, const float *dlnf, struct mve_s
           mve_matmul_backward_mt (m->threads, s->dmem, 0, g->kv_w + (int64_t) l * 2 * C * C, g->kv_b + l * 2 * C,
                                m->s_dkv, s->mem, w->kv_w + (int64_t) l * 2 * C * C, nkv, C, 2 * C);
           mve_matmul_backward_mt (m->threads, dtmp, 1, g->q_w + (int64_t) l * C * C, g->q_b + l * C, dcq,
-                               a->lnc, w->q_w + (int64_t) l * C * C, NT, C, C);
+                               a->lnc, w->q_w + (int64_t) l * C * C, R, C, C);
           layernorm_backward_mt (m, dres, g->ln_w + l * C, g->ln_b + l * C, dtmp, x1, w->ln_w + l * C,
-                                  a->lnc_mean + l * NT, a->lnc_rstd + l * NT, NT, C);
+                                  a->lnc_mean + l * NT, a->lnc_rstd + l * NT, R, C);
         }
       if (s->sa)
         {
           const struct mve_block_params *w = s->w;
           struct mve_block_params *g = s->gw;
           mve_matmul_backward_mt (m->threads, dtmp, 1, g->ao_w + (int64_t) l * C * C, g->ao_b + l * C, dres,
-                               a->atty + l * NT * C, w->ao_w + (int64_t) l * C * C, NT, C, C);
+                               a->atty + l * NT * C, w->ao_w + (int64_t) l * C * C, R, C, C);
           float *dqkv = dbig; // (N, T, 3C)
-          memset (dqkv, 0, sizeof (float) * NT * 3 * C);
+          memset (dqkv, 0, sizeof (float) * R * 3 * C);
           const float *qkv = a->qkv + l * NT * 3 * C;
           struct mve_attn_desc d = sa_desc (c, a, s);
           mve_attention_backward (dqkv, dqkv + C, dqkv + 2 * C, (int64_t) a->T * 3 * C, 3 * C, dtmp,
                                   a->att + l * NT * NH * a->T, qkv, qkv + C, qkv + 2 * C, &d,
                                   m->s_att, m->threads);
           layernorm_forward_mt (m, a->ln1, a->ln1_mean + l * NT, a->ln1_rstd + l * NT, xin,
-                                w->ln1_w + l * C, w->ln1_b + l * C, NT, C);
+                                w->ln1_w + l * C, w->ln1_b + l * C, R, C);
           mve_matmul_backward_mt (m->threads, dtmp, 1, g->qkv_w + (int64_t) l * 3 * C * C, g->qkv_b + l * 3 * C, dqkv,
-                               a->ln1, w->qkv_w + (int64_t) l * 3 * C * C, NT, C, 3 * C);
+                               a->ln1, w->qkv_w + (int64_t) l * 3 * C * C, R, C, 3 * C);
           layernorm_backward_mt (m, dres, g->ln1_w + l * C, g->ln1_b + l * C, dtmp, xin,
-                                  w->ln1_w + l * C, a->ln1_mean + l * NT, a->ln1_rstd + l * NT, NT, C);
+                                  w->ln1_w + l * C, a->ln1_mean + l * NT, a->ln1_rstd + l * NT, R, C);
         }
     }
-  memcpy (dx0, dres, sizeof (float) * NT * C);
+  memcpy (dx0, dres, sizeof (float) * R * C);
 }
 
 static struct mve_stack_def
@@ -574,6 +598,7 @@ _mve_vision_forward (struct mve_model *m, const float *images)
           x[i] = src[i] + pos[i];
       }
   struct mve_stack_def s = def_vision (m);
+  stack_pack (&m->vis, NULL);
   stack_forward (m, &m->vis, &s);
 }
 
@@ -612,13 +637,15 @@ vision_backward (struct mve_model *m)
     }
 }
 
+// Token + position embeddings of the valid tokens, packed by off (N + 1).
 static void
-text_embed (float *x0, const int32_t *tok, int N, int T, const float *emb, const float *pos, int C)
+text_embed (float *x0, const int32_t *tok, const int32_t *off, int N, int T, const float *emb,
+            const float *pos, int C)
 {
   for (int n = 0; n < N; n++)
-    for (int t = 0; t < T; t++)
+    for (int t = 0; t < off[n + 1] - off[n]; t++)
       {
-        float *x = x0 + ((int64_t) n * T + t) * C;
+        float *x = x0 + ((int64_t) off[n] + t) * C;
         const float *e = emb + (int64_t) tok[n * T + t] * C, *p = pos + (int64_t) t * C;
         for (int i = 0; i < C; i++)
           x[i] = e[i] + p[i];
@@ -626,13 +653,13 @@ text_embed (float *x0, const int32_t *tok, int N, int T, const float *emb, const
 }
 
 static void
-text_embed_backward (float *gemb, float *gpos, const float *dx0, const int32_t *tok, int N, int T,
-                     int C)
+text_embed_backward (float *gemb, float *gpos, const float *dx0, const int32_t *tok,
+                     const int32_t *off, int N, int T, int C)
 {
   for (int n = 0; n < N; n++)
-    for (int t = 0; t < T; t++)
+    for (int t = 0; t < off[n + 1] - off[n]; t++)
       {
-        const float *d = dx0 + ((int64_t) n * T + t) * C;
+        const float *d = dx0 + ((int64_t) off[n] + t) * C;
         float *ge = gemb + (int64_t) tok[n * T + t] * C, *gp = gpos + (int64_t) t * C;
         for (int i = 0; i < C; i++)
           {
@@ -680,10 +707,12 @@ lm_train_row (void *arg, int64_t r)
   if (m->lm_logits != NULL)
     memcpy (m->lm_logits + R * V, z, sizeof (float) * V);
   float mx = mve_max_row (z, V);
-  float lse = mx + logf (mve_exp_row (NULL, z, V, mx, 1.0f));
-  m->lm_lse[R] = lse;
   m->lm_zt[R] = z[m->lm_tgt[R]];
-  mve_exp_row (z, z, V, lse, j->coef);
+  float sum = mve_exp_row (z, z, V, mx, 1.0f); // z = exp (z - max), once
+  m->lm_lse[R] = mx + logf (sum);
+  float k = j->coef / sum;
+  for (int v = 0; v < V; v++)
+    z[v] *= k;
   z[m->lm_tgt[R]] -= j->coef;
 }
 
@@ -692,7 +721,8 @@ _mve_decoder_forward (struct mve_model *m)
 {
   const struct mve_config *c = &m->cfg;
   int C = c->width, V = c->vocab_size, Td = m->dims.Td;
-  text_embed (m->dec.x0, m->tok_d, m->dims.Nd, Td, m->p.tok_emb, m->p.d_pos, C);
+  stack_pack (&m->dec, m->len_d);
+  text_embed (m->dec.x0, m->tok_d, m->dec.off, m->dims.Nd, Td, m->p.tok_emb, m->p.d_pos, C);
   struct mve_stack_def s = def_decoder (m);
   stack_forward (m, &m->dec, &s);
   int64_t Nlm = m->dims.Nlm;
@@ -741,23 +771,29 @@ decoder_backward (struct mve_model *m, float scale)
   for (int v = 0; v < V; v++)
     m->g.lm_b[v] += m->lm_gb[v];
   float *dlnf = m->s_dlnf;
-  int64_t NT = (int64_t) m->dims.Nd * Td;
-  memset (dlnf, 0, sizeof (float) * NT * C);
+  memset (dlnf, 0, sizeof (float) * m->dec.rows * C);
   for (int64_t r = 0; r < Nlm; r++)
     residual_add (dlnf + (int64_t) m->lm_pos[r] * C, dh + r * C, C);
   struct mve_stack_def s = def_decoder (m);
   stack_backward (m, dlnf, dlnf, &m->dec, &s);
-  text_embed_backward (m->g.tok_emb, m->g.d_pos, dlnf, m->tok_d, m->dims.Nd, Td, C);
+  text_embed_backward (m->g.tok_emb, m->g.d_pos, dlnf, m->tok_d, m->dec.off, m->dims.Nd, Td, C);
 }
 
 // --- ITC -------------------------------------------------------------------------------------
-// out (B, E) = rows of x (row stride ld) @ w^T + b
+// out (B, E) = rows of x @ w^T + b: row i at x + i*ld, or with off at x + off[i]*C
 static void
-proj_rows (float *out, const float *x, int64_t ld, const float *w, const float *b, int B, int C, int E)
+proj_rows (float *out, const float *x, int64_t ld, const int32_t *off, const float *w,
+           const float *b, int B, int C, int E)
 {
   for (int i = 0; i < B; i++)
     memcpy (out + (int64_t) i * E, b, sizeof (float) * E);
-  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, B, E, C, 1.0f, x, (int) ld, w, C, 1.0f, out, E);
+  if (off == NULL)
+    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, B, E, C, 1.0f, x, (int) ld, w, C, 1.0f,
+                 out, E);
+  else
+    for (int i = 0; i < B; i++)
+      cblas_sgemv (CblasRowMajor, CblasNoTrans, E, C, 1.0f, w, C, x + (int64_t) off[i] * C, 1, 1.0f,
+                   out + (int64_t) i * E, 1);
 }
 
 static void
@@ -803,11 +839,12 @@ itc_forward (struct mve_model *m)
   const struct mve_config *c = &m->cfg;
   int B = m->dims.B, C = c->width, E = c->embed_dim, Te = m->dims.Te;
   int Nv = mve_model_num_patches (m) + 1;
-  text_embed (m->txt.x0, m->tok_t, B, Te, m->p.tok_emb, m->p.t_pos, C);
+  stack_pack (&m->txt, m->len_t);
+  text_embed (m->txt.x0, m->tok_t, m->txt.off, B, Te, m->p.tok_emb, m->p.t_pos, C);
   struct mve_stack_def s = def_text (m, m->len_t);
   stack_forward (m, &m->txt, &s);
-  proj_rows (m->img_feat, m->vis.lnf, (int64_t) Nv * C, m->p.vproj_w, m->p.vproj_b, B, C, E);
-  proj_rows (m->txt_feat, m->txt.lnf, (int64_t) Te * C, m->p.tproj_w, m->p.tproj_b, B, C, E);
+  proj_rows (m->img_feat, m->vis.lnf, (int64_t) Nv * C, NULL, m->p.vproj_w, m->p.vproj_b, B, C, E);
+  proj_rows (m->txt_feat, m->txt.lnf, C, m->txt.off, m->p.tproj_w, m->p.tproj_b, B, C, E);
   l2_normalize (m->img_n, m->img_norm, m->img_feat, B, E);
   l2_normalize (m->txt_n, m->txt_norm, m->txt_feat, B, E);
   float temp = m->p.temp[0];
@@ -886,7 +923,7 @@ itc_backward (struct mve_model *m, float scale)
   for (int i = 0; i < B; i++)
     {
       memcpy (tmp_i + (size_t) i * C, m->vis.lnf + (int64_t) i * Nv * C, sizeof (float) * C);
-      memcpy (tmp_t + (size_t) i * C, m->txt.lnf + (int64_t) i * Te * C, sizeof (float) * C);
+      memcpy (tmp_t + (size_t) i * C, m->txt.lnf + (int64_t) m->txt.off[i] * C, sizeof (float) * C);
     }
   memset (dcls_i, 0, sizeof (float) * 2 * B * C);
   mve_matmul_backward_mt (m->threads, dcls_i, 0, m->g.vproj_w, m->g.vproj_b, dimg, tmp_i, m->p.vproj_w, B, C, E);
@@ -894,12 +931,12 @@ itc_backward (struct mve_model *m, float scale)
   for (int i = 0; i < B; i++)
     residual_add (m->s_dmem + (int64_t) i * Nv * C, dcls_i + (size_t) i * C, C);
   float *dlnf = m->s_dlnf;
-  memset (dlnf, 0, sizeof (float) * B * Te * C);
+  memset (dlnf, 0, sizeof (float) * m->txt.rows * C);
   for (int i = 0; i < B; i++)
-    memcpy (dlnf + (int64_t) i * Te * C, dcls_t + (size_t) i * C, sizeof (float) * C);
+    memcpy (dlnf + (int64_t) m->txt.off[i] * C, dcls_t + (size_t) i * C, sizeof (float) * C);
   struct mve_stack_def s = def_text (m, m->len_t);
   stack_backward (m, dlnf, dlnf, &m->txt, &s);
-  text_embed_backward (m->g.tok_emb, m->g.t_pos, dlnf, m->tok_t, B, Te, C);
+  text_embed_backward (m->g.tok_emb, m->g.t_pos, dlnf, m->tok_t, m->txt.off, B, Te, C);
 }
 
 // --- ITM -------------------------------------------------------------------------------------
@@ -989,10 +1026,11 @@ void
 _mve_itm_logits_forward (struct mve_model *m)
 {
   int C = m->cfg.width, Te = m->dims.Te, N = m->dims.Nitm;
-  text_embed (m->itm.x0, m->tok_i, N, Te, m->p.tok_emb, m->p.t_pos, C);
+  stack_pack (&m->itm, m->len_i);
+  text_embed (m->itm.x0, m->tok_i, m->itm.off, N, Te, m->p.tok_emb, m->p.t_pos, C);
   struct mve_stack_def s = def_itm (m);
   stack_forward (m, &m->itm, &s);
-  proj_rows (m->itm_logits, m->itm.lnf, (int64_t) Te * C, m->p.itm_w, m->p.itm_b, N, C, 2);
+  proj_rows (m->itm_logits, m->itm.lnf, C, m->itm.off, m->p.itm_w, m->p.itm_b, N, C, 2);
 }
 
 static float
@@ -1042,17 +1080,17 @@ itm_backward (struct mve_model *m, float scale)
       float coef = scale / N;
       dz[2 * n] = coef * (e0 / (e0 + e1) - (m->lab_i[n] ? 0.0f : 1.0f));
       dz[2 * n + 1] = coef * (e1 / (e0 + e1) - (m->lab_i[n] ? 1.0f : 0.0f));
-      memcpy (cls + (int64_t) n * C, m->itm.lnf + (int64_t) n * Te * C, sizeof (float) * C);
+      memcpy (cls + (int64_t) n * C, m->itm.lnf + (int64_t) m->itm.off[n] * C, sizeof (float) * C);
     }
   memset (dcls, 0, sizeof (float) * N * C);
   mve_matmul_backward_mt (m->threads, dcls, 0, m->g.itm_w, m->g.itm_b, dz, cls, m->p.itm_w, N, C, 2);
   float *dlnf = m->s_dlnf;
-  memset (dlnf, 0, sizeof (float) * N * Te * C);
+  memset (dlnf, 0, sizeof (float) * m->itm.rows * C);
   for (int n = 0; n < N; n++)
-    memcpy (dlnf + (int64_t) n * Te * C, dcls + (int64_t) n * C, sizeof (float) * C);
+    memcpy (dlnf + (int64_t) m->itm.off[n] * C, dcls + (int64_t) n * C, sizeof (float) * C);
   struct mve_stack_def s = def_itm (m);
   stack_backward (m, dlnf, dlnf, &m->itm, &s);
-  text_embed_backward (m->g.tok_emb, m->g.t_pos, dlnf, m->tok_i, N, Te, C);
+  text_embed_backward (m->g.tok_emb, m->g.t_pos, dlnf, m->tok_i, m->itm.off, N, Te, C);
 }
 
 // --- whole model -------------------------------------------------------------------------------
@@ -1090,7 +1128,7 @@ _mve_fill_decoder_rows (struct mve_model *m, int N, const int32_t *const *q, con
                         const int32_t *const *a, const int32_t *alen, const int32_t *img)
 {
   int Td = m->dims.Td;
-  int64_t r = 0;
+  int64_t r = 0, row0 = 0; // row0: the sequence's first packed row (see stack_pack)
   for (int n = 0; n < N; n++)
     {
       int32_t *t = m->tok_d + (int64_t) n * Td;
@@ -1110,9 +1148,10 @@ _mve_fill_decoder_rows (struct mve_model *m, int N, const int32_t *const *q, con
       m->img_d[n] = img ? img[n] : n;
       for (int j = 0; j <= al; j++, r++)
         {
-          m->lm_pos[r] = n * Td + ql + 1 + j;
+          m->lm_pos[r] = (int32_t) row0 + ql + 1 + j;
           m->lm_tgt[r] = j < al ? a[n][j] : MVE_TOKEN_EOS;
         }
+      row0 += m->len_d[n];
     }
 }
 

@@ -14,6 +14,11 @@
 struct mve_stack_acts
 {
   int N, T, Tk, Nimg, L;
+  // Rows are packed: sequence n holds the rows [off[n], off[n+1]) (its valid
+  // tokens, no padding) of every (rows, ...) activation; buffers are sized
+  // for N*T rows and layer l of an (L, N, T, ...) buffer starts at l*N*T rows.
+  int64_t rows;                      // off[N]
+  int32_t *off;                      // (N + 1), carved from ibuf
   float *x0;                         // (N, T, C) embeddings
   // ln1, lnc, ln2 and fch_gelu hold one layer (N, T, C|HC): backward
   // recomputes them from the layer input and the saved mean/rstd
@@ -111,7 +116,7 @@ struct mve_model
   int32_t *img_i, *lab_i;   // (Nitm) image of each ITM sequence, label 1/0
   int32_t *tok_d, *len_d;   // (Nd, Td), (Nd)
   int32_t *img_d;           // (Nd)
-  int32_t *lm_pos, *lm_tgt; // (Nlm) row index into dec (n*Td + t), target id
+  int32_t *lm_pos, *lm_tgt; // (Nlm) packed row index into dec (dec.off[n] + t), target id
   int32_t *neg_t, *neg_i;   // (B) ITM negatives: text for image i, image for text i
 
   struct mve_losses losses;
