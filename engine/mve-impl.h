@@ -50,6 +50,9 @@ float mve_max_row (const float *in, int64_t n);
 // by output channels, so results do not depend on scheduling.
 void mve_matmul_forward_mt (int threads, float *out, const float *inp, const float *w,
                             const float *b, int64_t N, int IC, int OC);
+// out = inp @ w^T + b + res (res (N, OC) may be NULL; it must not alias out)
+void mve_matmul_forward_res_mt (int threads, float *out, const float *inp, const float *w,
+                                const float *b, const float *res, int64_t N, int IC, int OC);
 void mve_matmul_backward_mt (int threads, float *dinp, int set_dinp, float *dw, float *db,
                              const float *dout, const float *inp, const float *w, int64_t N, int IC,
                              int OC);
@@ -70,6 +73,7 @@ void mve_layernorm_backward (float *dinp, float *dw, float *db, const float *dou
 // GELU, tanh approximation (torch.nn.GELU(approximate='tanh'))
 void mve_gelu_forward (float *out, const float *inp, int64_t n);
 void mve_gelu_backward (float *dinp, const float *inp, const float *dout, int64_t n);
+void mve_gelu_backward_set (float *dinp, const float *inp, const float *dout, int64_t n); // dinp =
 
 // Multi-head attention over N sequences. Queries of sequence n, token t, head h
 // are at q + n*q_seq + t*ldq + h*hs; keys/values of sequence n come from kv
@@ -97,6 +101,12 @@ void mve_attention_backward (float *dq, float *dk, float *dv, int64_t dkv_seq, i
                              const float *dout, const float *att, const float *q, const float *k,
                              const float *v, const struct mve_attn_desc *d, float *scratch,
                              int threads);
+// Same, but the sequences' dq, dk and dv rows are overwritten, not accumulated
+// (dk/dv: the Tk rows of each sequence's slot, or its own rows when packed).
+void mve_attention_backward_set (float *dq, float *dk, float *dv, int64_t dkv_seq, int lddkv,
+                                 const float *dout, const float *att, const float *q,
+                                 const float *k, const float *v, const struct mve_attn_desc *d,
+                                 float *scratch, int threads);
 
 // Run fn(arg, i) for i in [0, n) on up to `threads` threads (the caller is one).
 void mve_parallel_for (int threads, int64_t n, void (*fn) (void *arg, int64_t i), void *arg);

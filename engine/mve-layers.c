@@ -258,7 +258,7 @@ mve_matmul_backward_set (float *dinp, float *dw, float *db, const float *dout, c
 struct mm_job
 {
   float *out;
-  const float *inp, *w, *b;
+  const float *inp, *w, *b, *res;
   float *dinp, *dw, *db;
   const float *dout;
   float dbeta;
@@ -274,9 +274,32 @@ mm_part (void *arg, int64_t p)
   int64_t r0 = p * rc, r1 = r0 + rc < j->N ? r0 + rc : j->N;
   if (!j->backward)
     {
-      if (r0 < r1)
-        mve_matmul_forward (j->out + r0 * j->OC, j->inp + r0 * j->IC, j->w, j->b, r1 - r0, j->IC,
-                            j->OC);
+      // blocks of rows small enough that the bias/residual rows written
+      // first are still in cache when the product adds to them
+      enum { BLOCK = 128 };
+      for (int64_t b0 = r0; b0 < r1; b0 += BLOCK)
+        {
+          int64_t nb = r1 - b0 < BLOCK ? r1 - b0 : BLOCK;
+          float *out = j->out + b0 * j->OC;
+          float beta = 1.0f;
+          if (j->res != NULL)
+            {
+              const float *res = j->res + b0 * j->OC;
+              for (int64_t n = 0; n < nb; n++)
+                if (j->b != NULL)
+                  for (int o = 0; o < j->OC; o++)
+                    out[n * j->OC + o] = res[n * j->OC + o] + j->b[o];
+                else
+                  memcpy (out + n * j->OC, res + n * j->OC, sizeof (float) * j->OC);
+            }
+          else if (j->b != NULL)
+            for (int64_t n = 0; n < nb; n++)
+              memcpy (out + n * j->OC, j->b, sizeof (float) * j->OC);
+          else
+            beta = 0.0f;
+          cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, (int) nb, j->OC, j->IC, 1.0f,
+                       j->inp + b0 * j->IC, j->IC, j->w, j->IC, beta, out, j->OC);
+        }
       return;
     }
   if (j->dinp != NULL && r0 < r1)
@@ -308,17 +331,24 @@ mm_parts (int threads, int64_t N, int IC, int OC)
 }
 
 void
-mve_matmul_forward_mt (int threads, float *out, const float *inp, const float *w, const float *b,
-                       int64_t N, int IC, int OC)
+mve_matmul_forward_res_mt (int threads, float *out, const float *inp, const float *w,
+                           const float *b, const float *res, int64_t N, int IC, int OC)
 {
-  struct mm_job j = { .out = out, .inp = inp, .w = w, .b = b, .N = N, .IC = IC, .OC = OC };
+  if (N <= 0)
+    return;
+  struct mm_job j = { .out = out, .inp = inp, .w = w, .b = b, .res = res, .N = N, .IC = IC,
+                      .OC = OC };
   j.parts = mm_parts (threads, N, IC, OC);
   if (j.parts > N)
     j.parts = (int) N;
-  if (j.parts <= 1)
-    mve_matmul_forward (out, inp, w, b, N, IC, OC);
-  else
-    mve_parallel_for (j.parts, j.parts, mm_part, &j);
+  mve_parallel_for (j.parts, j.parts, mm_part, &j);
+}
+
+void
+mve_matmul_forward_mt (int threads, float *out, const float *inp, const float *w, const float *b,
+                       int64_t N, int IC, int OC)
+{
+  mve_matmul_forward_res_mt (threads, out, inp, w, b, NULL, N, IC, OC);
 }
 
 void
@@ -512,6 +542,20 @@ mve_gelu_forward (float *restrict out, const float *restrict inp, int64_t n)
 }
 
 MVE_VECTOR void
+mve_gelu_backward_set (float *restrict dinp, const float *restrict inp,
+                       const float *restrict dout, int64_t n)
+{
+  for (int64_t i = 0; i < n; i++)
+    {
+      float x = inp[i];
+      float u = GELU_K * (x + 0.044715f * x * x * x);
+      float s = 1.0f / (1.0f + mve_expf (-2.0f * u)); // 0.5 (1 + tanh u)
+      float g = s + x * 2.0f * s * (1.0f - s) * GELU_K * (1.0f + 3.0f * 0.044715f * x * x);
+      dinp[i] = g * dout[i];
+    }
+}
+
+MVE_VECTOR void
 mve_gelu_backward (float *dinp, const float *inp, const float *dout, int64_t n)
 {
   for (int64_t i = 0; i < n; i++)
@@ -537,6 +581,7 @@ struct attn_job
   const float *dout;
   float *scratch;
   int64_t per_thread;
+  int set; // backward: zero the sequence's dq, dk, dv rows first
 };
 
 static inline int
@@ -648,8 +693,6 @@ attn_backward_seq (void *arg, int64_t n64)
   int Tk = d->Tk, hs = d->hs, C = d->NH * d->hs;
   struct attn_seq sq = attn_seq (d, n);
   int T = sq.T, Tkn = sq.Tk;
-  if (T <= 0 || Tkn <= 0)
-    return;
   int s = d->kv_index ? d->kv_index[n] : n;
   float scale = 1.0f / sqrtf ((float) hs);
   // per-thread scratch: sequences are split into contiguous chunks per
@@ -669,6 +712,18 @@ attn_backward_seq (void *arg, int64_t n64)
       kv0 = d->kv_index ? s * d->kv_seq : sq.row0 * d->ldkv;
       dkv0 = d->kv_index ? n * j->dkv_seq : sq.row0 * j->lddkv;
     }
+  if (j->set) // the rows below belong to this sequence alone
+    {
+      for (int t = 0; t < T; t++)
+        memset (j->dq + q0 + (int64_t) t * d->ldq, 0, sizeof (float) * C);
+      for (int u = 0; u < Tkn; u++)
+        {
+          memset (j->dk + dkv0 + (int64_t) u * j->lddkv, 0, sizeof (float) * C);
+          memset (j->dv + dkv0 + (int64_t) u * j->lddkv, 0, sizeof (float) * C);
+        }
+    }
+  if (T <= 0 || Tkn <= 0)
+    return;
   for (int h = 0; h < d->NH; h++)
     {
       const float *q = j->q + q0 + h * hs;
@@ -708,10 +763,10 @@ attn_backward_seq (void *arg, int64_t n64)
     }
 }
 
-void
-mve_attention_backward (float *dq, float *dk, float *dv, int64_t dkv_seq, int lddkv,
-                        const float *dout, const float *att, const float *q, const float *k,
-                        const float *v, const struct mve_attn_desc *d, float *scratch, int threads)
+static void
+attention_backward (float *dq, float *dk, float *dv, int64_t dkv_seq, int lddkv, const float *dout,
+                    const float *att, const float *q, const float *k, const float *v,
+                    const struct mve_attn_desc *d, float *scratch, int threads, int set)
 {
   if (threads < 1)
     threads = 1;
@@ -719,9 +774,26 @@ mve_attention_backward (float *dq, float *dk, float *dv, int64_t dkv_seq, int ld
     threads = d->N > 0 ? d->N : 1;
   struct attn_job j = { .att = (float *) att, .q = q, .k = k, .v = v, .d = d, .dq = dq, .dk = dk,
                         .dv = dv, .dkv_seq = dkv_seq, .lddkv = lddkv, .dout = dout,
-                        .scratch = scratch };
+                        .scratch = scratch, .set = set };
   j.per_thread = (d->N + threads - 1) / threads;
   if (j.per_thread < 1)
     j.per_thread = 1;
   mve_parallel_for (threads, d->N, attn_backward_seq, &j);
+}
+
+void
+mve_attention_backward (float *dq, float *dk, float *dv, int64_t dkv_seq, int lddkv,
+                        const float *dout, const float *att, const float *q, const float *k,
+                        const float *v, const struct mve_attn_desc *d, float *scratch, int threads)
+{
+  attention_backward (dq, dk, dv, dkv_seq, lddkv, dout, att, q, k, v, d, scratch, threads, 0);
+}
+
+void
+mve_attention_backward_set (float *dq, float *dk, float *dv, int64_t dkv_seq, int lddkv,
+                            const float *dout, const float *att, const float *q, const float *k,
+                            const float *v, const struct mve_attn_desc *d, float *scratch,
+                            int threads)
+{
+  attention_backward (dq, dk, dv, dkv_seq, lddkv, dout, att, q, k, v, d, scratch, threads, 1);
 }

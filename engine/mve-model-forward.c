@@ -215,7 +215,9 @@ _mve_arena_prepare (struct mve_model *m, const struct mve_dims *d)
 // --- threaded elementwise work ---------------------------------------------------------------
 struct ew_job
 {
-  int kind; // 0 gelu forward, 1 gelu backward, 2 layernorm forward, 3 layernorm backward
+  // 0 gelu forward, 1 gelu backward (accumulate), 2 layernorm forward,
+  // 3 layernorm backward, 4 gelu backward (set), 5 zero out, 6 copy inp to out
+  int kind;
   float *out, *mean, *rstd;
   const float *inp, *dout, *w, *b;
   const float *cmean, *crstd;
@@ -236,6 +238,12 @@ ew_part (void *arg, int64_t p)
     mve_gelu_forward (j->out + lo, j->inp + lo, hi - lo);
   else if (j->kind == 1)
     mve_gelu_backward (j->out + lo, j->inp + lo, j->dout + lo, hi - lo);
+  else if (j->kind == 4)
+    mve_gelu_backward_set (j->out + lo, j->inp + lo, j->dout + lo, hi - lo);
+  else if (j->kind == 5)
+    memset (j->out + lo, 0, sizeof (float) * (hi - lo));
+  else if (j->kind == 6)
+    memcpy (j->out + lo, j->inp + lo, sizeof (float) * (hi - lo));
   else if (j->kind == 2)
     mve_layernorm_forward (j->out + lo * j->C, j->mean + lo, j->rstd + lo, j->inp + lo * j->C, j->w,
                            j->b, hi - lo, j->C);
@@ -263,10 +271,28 @@ gelu_forward_mt (struct mve_model *m, float *out, const float *inp, int64_t n)
   ew_run (m, &j);
 }
 
+// dinp = GELU'(inp) * dout (overwritten)
 static void
-gelu_backward_mt (struct mve_model *m, float *dinp, const float *inp, const float *dout, int64_t n)
+gelu_backward_set_mt (struct mve_model *m, float *dinp, const float *inp, const float *dout,
+                      int64_t n)
 {
-  struct ew_job j = { .kind = 1, .out = dinp, .inp = inp, .dout = dout, .n = n };
+  struct ew_job j = { .kind = 4, .out = dinp, .inp = inp, .dout = dout, .n = n };
+  ew_run (m, &j);
+}
+
+static void
+zero_mt (struct mve_model *m, float *out, int64_t n)
+{
+  struct ew_job j = { .kind = 5, .out = out, .n = n };
+  ew_run (m, &j);
+}
+
+static void
+copy_mt (struct mve_model *m, float *out, const float *inp, int64_t n)
+{
+  if (out == inp)
+    return;
+  struct ew_job j = { .kind = 6, .out = out, .inp = inp, .n = n };
   ew_run (m, &j);
 }
 
@@ -375,8 +401,8 @@ stack_forward (struct mve_model *m, struct mve_stack_acts *a, const struct mve_s
           struct mve_attn_desc d = sa_desc (c, a, s);
           mve_attention_forward (atty, a->att + l * NT * NH * a->T, qkv, qkv + C, qkv + 2 * C, &d,
                                  m->threads);
-          mve_matmul_forward_mt (m->threads, res1, atty, w->ao_w + (int64_t) l * C * C, w->ao_b + l * C, R, C, C);
-          residual_add (res1, x, R * C);
+          mve_matmul_forward_res_mt (m->threads, res1, atty, w->ao_w + (int64_t) l * C * C,
+                                     w->ao_b + l * C, x, R, C, C);
           x = res1;
         }
       if (s->cw)
@@ -393,8 +419,8 @@ stack_forward (struct mve_model *m, struct mve_stack_acts *a, const struct mve_s
           struct mve_attn_desc d = ca_desc (c, a, s);
           mve_attention_forward (caty, a->catt + l * NT * NH * a->Tk, cq, ckv, ckv + C, &d,
                                  m->threads);
-          mve_matmul_forward_mt (m->threads, res2, caty, w->o_w + (int64_t) l * C * C, w->o_b + l * C, R, C, C);
-          residual_add (res2, x, R * C);
+          mve_matmul_forward_res_mt (m->threads, res2, caty, w->o_w + (int64_t) l * C * C,
+                                     w->o_b + l * C, x, R, C, C);
           x = res2;
         }
       const struct mve_block_params *w = s->w;
@@ -404,8 +430,8 @@ stack_forward (struct mve_model *m, struct mve_stack_acts *a, const struct mve_s
                              w->ln2_b + l * C, R, C);
       mve_matmul_forward_mt (m->threads, fch, ln2, w->fc_w + (int64_t) l * HC * C, w->fc_b + l * HC, R, C, HC);
       gelu_forward_mt (m, fchg, fch, R * HC);
-      mve_matmul_forward_mt (m->threads, res3, fchg, w->fp_w + (int64_t) l * C * HC, w->fp_b + l * C, R, HC, C);
-      residual_add (res3, x, R * C);
+      mve_matmul_forward_res_mt (m->threads, res3, fchg, w->fp_w + (int64_t) l * C * HC,
+                                 w->fp_b + l * C, x, R, HC, C);
       x = res3;
     }
   layernorm_forward_mt (m, a->lnf, a->lnf_mean, a->lnf_rstd, x, s->lnf_w, s->lnf_b, R, C);
@@ -424,7 +450,7 @@ stack_backward (struct mve_model *m, float *dx0, const float *dlnf, struct mve_s
   if (a->N == 0 || R == 0)
     return;
   float *dres = m->s_dres, *dtmp = m->s_dtmp, *dbig = m->s_dbig, *dbig2 = m->s_dbig2;
-  memset (dres, 0, sizeof (float) * R * C);
+  zero_mt (m, dres, R * C);
   const float *xl = a->L > 0 ? a->res3 + (a->L - 1) * NT * C : a->x0;
   layernorm_backward_mt (m, dres, s->glnf_w, s->glnf_b, dlnf, xl, s->lnf_w, a->lnf_mean, a->lnf_rstd,
                           R, C);
@@ -443,8 +469,7 @@ stack_backward (struct mve_model *m, float *dx0, const float *dlnf, struct mve_s
         gelu_forward_mt (m, a->fch_gelu, a->fch + l * NT * HC, R * HC);
         mve_matmul_backward_mt (m->threads, dbig, 1, g->fp_w + (int64_t) l * C * HC, g->fp_b + l * C, dres,
                              a->fch_gelu, w->fp_w + (int64_t) l * C * HC, R, HC, C);
-        memset (dbig2, 0, sizeof (float) * R * HC);
-        gelu_backward_mt (m, dbig2, a->fch + l * NT * HC, dbig, R * HC);
+        gelu_backward_set_mt (m, dbig2, a->fch + l * NT * HC, dbig, R * HC);
         mve_matmul_backward_mt (m->threads, dtmp, 1, g->fc_w + (int64_t) l * HC * C, g->fc_b + l * HC, dbig2,
                              a->ln2, w->fc_w + (int64_t) l * HC * C, R, C, HC);
         layernorm_backward_mt (m, dres, g->ln2_w + l * C, g->ln2_b + l * C, dtmp, x2, w->ln2_w + l * C,
@@ -462,12 +487,10 @@ stack_backward (struct mve_model *m, float *dx0, const float *dlnf, struct mve_s
           mve_matmul_forward_mt (m->threads, a->cq, a->lnc, w->q_w + (int64_t) l * C * C, w->q_b + l * C, R, C, C);
           mve_matmul_backward_mt (m->threads, dtmp, 1, g->o_w + (int64_t) l * C * C, g->o_b + l * C, dres,
                                a->caty + l * NT * C, w->o_w + (int64_t) l * C * C, R, C, C);
-          float *dcq = dbig; // (N, T, C)
-          memset (dcq, 0, sizeof (float) * R * C);
+          float *dcq = dbig; // (N, T, C), written by the attention backward
           int64_t kvs = (int64_t) a->Tk * 2 * C;
-          memset (m->s_dkvseq, 0, sizeof (float) * a->N * kvs);
           struct mve_attn_desc d = ca_desc (c, a, s);
-          mve_attention_backward (dcq, m->s_dkvseq, m->s_dkvseq + C, kvs, 2 * C, dtmp,
+          mve_attention_backward_set (dcq, m->s_dkvseq, m->s_dkvseq + C, kvs, 2 * C, dtmp,
                                   a->catt + l * NT * NH * a->Tk, a->cq, ckv, ckv + C,
                                   &d, m->s_att, m->threads);
           memset (m->s_dkv, 0, sizeof (float) * nkv * 2 * C);
@@ -486,11 +509,10 @@ stack_backward (struct mve_model *m, float *dx0, const float *dlnf, struct mve_s
           struct mve_block_params *g = s->gw;
           mve_matmul_backward_mt (m->threads, dtmp, 1, g->ao_w + (int64_t) l * C * C, g->ao_b + l * C, dres,
                                a->atty + l * NT * C, w->ao_w + (int64_t) l * C * C, R, C, C);
-          float *dqkv = dbig; // (N, T, 3C)
-          memset (dqkv, 0, sizeof (float) * R * 3 * C);
+          float *dqkv = dbig; // (N, T, 3C), written by the attention backward
           const float *qkv = a->qkv + l * NT * 3 * C;
           struct mve_attn_desc d = sa_desc (c, a, s);
-          mve_attention_backward (dqkv, dqkv + C, dqkv + 2 * C, (int64_t) a->T * 3 * C, 3 * C, dtmp,
+          mve_attention_backward_set (dqkv, dqkv + C, dqkv + 2 * C, (int64_t) a->T * 3 * C, 3 * C, dtmp,
                                   a->att + l * NT * NH * a->T, qkv, qkv + C, qkv + 2 * C, &d,
                                   m->s_att, m->threads);
           layernorm_forward_mt (m, a->ln1, a->ln1_mean + l * NT, a->ln1_rstd + l * NT, xin,
@@ -501,7 +523,7 @@ stack_backward (struct mve_model *m, float *dx0, const float *dlnf, struct mve_s
                                   w->ln1_w + l * C, a->ln1_mean + l * NT, a->ln1_rstd + l * NT, R, C);
         }
     }
-  memcpy (dx0, dres, sizeof (float) * R * C);
+  copy_mt (m, dx0, dres, R * C);
 }
 
 static struct mve_stack_def

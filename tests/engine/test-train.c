@@ -292,9 +292,17 @@ main (void)
       double first = mean (r->hist, 0, 20, w), last = mean (r->hist, STEPS - 100, 100, w);
       printf ("%s: mean of the first 20 steps %.4f, of the last 100 steps %.4f\n", names[w], first,
               last);
-      if (!(last < 0.8 * first))
+      // ITC cannot go far below log 4 here: the toy has 4 classes whose
+      // answers are identical, so a batch of 16 holds about 4 equal texts per
+      // class. It falls to about 1.8 within the first 20 steps and then
+      // wanders between 1.6 and 1.8 with rounding-level changes in the
+      // engine; the check is that it ends well below chance (log B), which a
+      // collapsed or untrained ITC does not.
+      double limit = w == 0 ? fmin (0.8 * log (BATCH), first) : 0.8 * first;
+      if (!(last < limit))
         {
-          fprintf (stderr, "FAIL %s did not go down enough (%.4f -> %.4f)\n", names[w], first, last);
+          fprintf (stderr, "FAIL %s did not go down enough (%.4f -> %.4f, limit %.4f)\n", names[w],
+                   first, last, limit);
           fails++;
         }
     }
