@@ -138,6 +138,55 @@ cpu_seconds (void)
   return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+/* FLOPs of one training step (forward + backward) on this batch, counting
+ * the matrix products and attention: per stack and layer 8C^2 per token for
+ * self-attention projections, 4C^2 per token plus 4 Nimg Tk C^2 for cross-
+ * attention projections, 4 C HC per token for the MLP, 4 L Lk C per
+ * sequence for each attention (scores and mixing), backward twice forward;
+ * the patch embedding (forward + weight gradient) and the LM head (3 products
+ * over the answer positions). With padded = TRUE every sequence has the
+ * batch's longest length, as a padded implementation (the PyTorch
+ * reference) computes; else the engine's packed rows. ITM sequences: three
+ * per image with the answer lengths of the batch (the negatives' texts are
+ * other rows' answers, so the sum is estimated as 3x the positives'). */
+static double
+train_step_flops (const struct mve_config *c, const RandomBatch *rb, int B, gboolean padded)
+{
+  double C = c->width, HC = (double) c->width * c->mlp_ratio, V = c->vocab_size;
+  double G = c->image_size / c->patch_size, P = G * G, Nv = P + 1;
+  double K = (double) c->channels * c->patch_size * c->patch_size;
+  double fwd = 0, lm = 0, rows_t = 0, sq_t = 0, rows_d = 0, sq_d = 0, nlm = 0;
+  for (int b = 0; b < B; b++)
+    {
+      double lt = 1 + (padded ? rb->Ta : rb->alen[b]);
+      double ld = (padded ? rb->Tq + rb->Ta : rb->qlen[b] + rb->alen[b]) + 3;
+      rows_t += lt;
+      sq_t += lt * lt;
+      rows_d += ld;
+      sq_d += ld * ld;
+      nlm += rb->alen[b] + 1;
+    }
+  /* vision: B sequences of Nv tokens, self-attention + MLP */
+  fwd += c->vision_layers * (B * Nv * (8 * C * C + 4 * C * HC) + B * 4 * Nv * Nv * C);
+  /* text encoder (ITC) */
+  if (c->use_itc)
+    fwd += c->text_layers * (rows_t * (4 * C * HC + (c->use_sa ? 8 * C * C : 0))
+                             + (c->use_sa ? 4 * sq_t * C : 0));
+  /* image-grounded encoder (ITM): 3B sequences, cross-attention to B images */
+  if (c->use_itm)
+    fwd += c->text_layers * (3 * rows_t * (4 * C * HC + (c->use_sa ? 8 * C * C : 0)
+                                           + (c->use_ca ? 4 * C * C + 4 * Nv * C : 0))
+                             + (c->use_sa ? 3 * 4 * sq_t * C : 0)
+                             + (c->use_ca ? 4 * B * Nv * C * C : 0));
+  /* decoder */
+  fwd += c->decoder_layers * (rows_d * (4 * C * HC + (c->use_csa ? 8 * C * C : 0)
+                                        + (c->use_ca ? 4 * C * C + 4 * Nv * C : 0))
+                              + (c->use_csa ? 4 * sq_d * C : 0)
+                              + (c->use_ca ? 4 * B * Nv * C * C : 0));
+  lm = 3 * 2 * nlm * C * V;
+  return 3 * fwd + lm + 2 * (2 * B * P * K * C);
+}
+
 static int
 cmp_double (const void *x, const void *y)
 {
@@ -158,6 +207,7 @@ mva_cli_bench (int argc, char **argv)
   char err[512] = "";
   mve_status st;
   double train_s = 0, train_cpu_s = 0, sgemm, gen_ms, gen_cpu_ms, sps, rss_mb;
+  double flops = 0, flops_padded = 0; /* summed over the timed steps */
   g_autofree double *gen_times = NULL, *gen_cpu = NULL;
   int32_t gen_tokens = 0, question[20];
   g_autofree float *image = NULL;
@@ -243,6 +293,8 @@ mva_cli_bench (int argc, char **argv)
         {
           train_s += (g_get_monotonic_time () - t0) / 1e6;
           train_cpu_s += cpu_seconds () - c0;
+          flops += train_step_flops (&cfg, &rb, (int) batch, FALSE);
+          flops_padded += train_step_flops (&cfg, &rb, (int) batch, TRUE);
         }
       random_batch_clear (&rb);
       if (st != MVE_STATUS_OK)
@@ -347,6 +399,14 @@ mva_cli_bench (int argc, char **argv)
       json_builder_add_double_value (b, round (train_cpu_s / steps * 1e3) / 1e3);
       json_builder_set_member_name (b, "generate_cpu_ms_64");
       json_builder_add_double_value (b, round (gen_cpu_ms * 100) / 100);
+      /* how close a step comes to the time its products need at the
+       * measured sgemm rate (see train_step_flops) */
+      json_builder_set_member_name (b, "train_gflop_per_step");
+      json_builder_add_double_value (b, round (flops / steps / 1e7) / 100);
+      json_builder_set_member_name (b, "train_gflop_per_step_padded");
+      json_builder_add_double_value (b, round (flops_padded / steps / 1e7) / 100);
+      json_builder_set_member_name (b, "train_sgemm_bound_ms");
+      json_builder_add_double_value (b, round (flops / steps / (sgemm * 1e9) * 1e5) / 100);
       json_builder_set_member_name (b, "params");
       json_builder_add_int_value (b, mve_model_num_params (model));
       json_builder_end_object (b);
@@ -360,6 +420,8 @@ mva_cli_bench (int argc, char **argv)
               batch, sps, train_s / steps * 1e3);
       printf ("  64-token greedy answer: %.2f ms (%" G_GUINT64_FORMAT " threads%s)\n", gen_ms,
               gen_threads, gen_tokens == 64 ? "" : ", stopped early at <EOS>");
+      printf ("  FLOPs per step:         %.2f GFLOP (%.2f padded); at the sgemm rate %.1f ms\n",
+              flops / steps / 1e9, flops_padded / steps / 1e9, flops / steps / (sgemm * 1e9) * 1e3);
       printf ("  peak memory:            %.1f MB\n", rss_mb);
       printf ("  sgemm 1024^3:           %.1f GFLOP/s\n", sgemm);
       if (device_note != NULL)

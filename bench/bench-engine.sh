@@ -50,6 +50,11 @@ if 'train_cpu_s_per_step' in t:
           f"  ratio {t['train_cpu_s_per_step'] / e['train_cpu_s_per_step']:.2f}x less CPU per step")
     print(f"gen CPU    engine {e['generate_cpu_ms_64']:8.2f} ms         pytorch {t['generate_cpu_ms_64']:8.2f}"
           f"  ratio {t['generate_cpu_ms_64'] / e['generate_cpu_ms_64']:.2f}x less CPU")
+if 'train_sgemm_bound_ms' in e:
+    bound = e['train_sgemm_bound_ms']
+    print(f"FLOPs      engine {e['train_gflop_per_step']:.2f} GFLOP/step (packed rows), padded "
+          f"{e['train_gflop_per_step_padded']:.2f}; at {e['sgemm_gflops']} GFLOP/s they need {bound:.0f} ms,"
+          f" the step takes {e['train_step_ms']:.0f} ms ({100 * bound / e['train_step_ms']:.0f}% of it)")
 print(f"peak RSS   engine {e['peak_rss_mb']:8.1f} MB         pytorch {t['peak_rss_mb']:8.1f}"
       f"  ratio {e['peak_rss_mb'] / t['peak_rss_mb']:.2f} (target <= 0.33)")
 PY
