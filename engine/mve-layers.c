@@ -297,8 +297,13 @@ mm_part (void *arg, int64_t p)
               memcpy (out + n * j->OC, j->b, sizeof (float) * j->OC);
           else
             beta = 0.0f;
-          cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, (int) nb, j->OC, j->IC, 1.0f,
-                       j->inp + b0 * j->IC, j->IC, j->w, j->IC, beta, out, j->OC);
+          if (nb <= 4) // generation's few rows: sgemm would copy all of w per call
+            for (int64_t n = 0; n < nb; n++)
+              cblas_sgemv (CblasRowMajor, CblasNoTrans, j->OC, j->IC, 1.0f, j->w, j->IC,
+                           j->inp + (b0 + n) * j->IC, 1, beta, out + n * j->OC, 1);
+          else
+            cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, (int) nb, j->OC, j->IC, 1.0f,
+                         j->inp + b0 * j->IC, j->IC, j->w, j->IC, beta, out, j->OC);
         }
       return;
     }
