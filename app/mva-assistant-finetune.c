@@ -16,6 +16,7 @@ typedef struct
   MvaRetrainProgressFunc progress;
   gpointer               user_data;
   double                 last_loss;
+  guint64                offset, total;
 } FinetuneRun;
 
 static void
@@ -34,8 +35,8 @@ on_progress (const MvaTrainProgress *p,
       break;
     case MVA_TRAIN_PHASE_STEP:
       rp.phase = MVA_RETRAIN_PHASE_TRAINING;
-      rp.done = p->step;
-      rp.total = p->total_steps;
+      rp.done = run->offset + p->step;
+      rp.total = run->total;
       rp.loss = p->loss;
       rp.lm = p->lm;
       run->last_loss = p->loss;
@@ -59,7 +60,8 @@ _mva_assistant_finetune (const MvaFinetuneArgs  *args,
                          GError                **error)
 {
   MvaTrainOptions opts;
-  FinetuneRun run = { progress, user_data, NAN };
+  FinetuneRun run = { progress, user_data, NAN, args->step_offset,
+                      args->total_steps ? args->total_steps : args->steps };
   gboolean cancelled = FALSE;
   g_autoptr(GError) local = NULL;
 

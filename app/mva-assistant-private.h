@@ -20,6 +20,8 @@ typedef struct
   double      lr;
   guint       threads;
   guint64     seed;
+  guint64     step_offset;  /* progress reports step_offset + step of total_steps */
+  guint64     total_steps;  /* 0: steps */
 } MvaFinetuneArgs;
 
 /* Fine-tune base_dir on data_dir into out_dir with mva_trainer_run. Progress

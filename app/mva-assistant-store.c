@@ -371,6 +371,8 @@ mva_retrain_options_init (MvaRetrainOptions *o)
   o->replay_ratio = 1.0;
   o->holdout_fraction = 0.2;
   o->seed = 1;
+  o->correction_repeat = 3;
+  o->focus_rounds = 4;
 }
 
 void
@@ -390,6 +392,7 @@ typedef struct
   char  *question;
   char  *answer;    /* accepted answer or correction */
   char  *key;       /* micrograph hash: the unit of the split */
+  gboolean corrected;
 } ReviewedPair;
 
 static void
@@ -589,6 +592,200 @@ score_model (const char    *dir,
   return TRUE;
 }
 
+/* The words of text, lowercased, joined by single spaces. */
+static char *
+normalized_words (const char *text)
+{
+  g_autofree char *down = g_utf8_strdown (text, -1);
+  g_auto(GStrv) words = g_strsplit_set (g_strstrip (down), " \t\r\n", -1);
+  g_autoptr(GString) out = g_string_new (NULL);
+
+  for (guint i = 0; words[i] != NULL; i++)
+    if (words[i][0] != '\0')
+      g_string_append_printf (out, "%s%s", out->len ? " " : "", words[i]);
+  return g_string_free (g_steal_pointer (&out), FALSE);
+}
+
+/* Pairs of `pairs` that the model in dir does not answer with
+ * their corrected text (normalized_words); into *missing. */
+static gboolean
+corrections_missing (const char    *dir,
+                     GPtrArray     *pairs,
+                     guint          threads,
+                     GCancellable  *cancellable,
+                     GPtrArray     *missing,
+                     GError       **error)
+{
+  g_autoptr(MvaAssistantModel) model = mva_assistant_model_load (dir, threads, error);
+
+  if (model == NULL)
+    return FALSE;
+  g_ptr_array_set_size (missing, 0);
+  for (guint i = 0; i < pairs->len; i++)
+    {
+      ReviewedPair *rp = g_ptr_array_index (pairs, i);
+      MvaAskRequest req = { rp->question, (guint) CLAMP (rp->family, 0, 10), rp->category,
+                            0 /* the model's longest answer */, TRUE };
+      g_autoptr(MvaImage) image = mva_image_load (rp->image, 0, error);
+      g_autoptr(MvaAnswer) a = NULL;
+      g_autofree char *got = NULL, *want = NULL;
+
+      if (image == NULL)
+        return FALSE;
+      a = mva_assistant_ask (model, image, &req, NULL, NULL, cancellable, error);
+      if (a == NULL)
+        return FALSE;
+      got = normalized_words (a->answer);
+      want = normalized_words (rp->answer);
+      if (g_strcmp0 (got, want) != 0)
+        g_ptr_array_add (missing, rp);
+    }
+  return TRUE;
+}
+
+#define MVA_RETRAIN_FOCUS_STEPS 100
+
+/* steps of the first `rounds` focus rounds together */
+static guint64
+focus_steps (guint rounds)
+{
+  return (guint64) rounds * (rounds + 1) / 2 * MVA_RETRAIN_FOCUS_STEPS;
+}
+
+/* After the main fine-tune into out_dir: while some corrections (at most the
+ * newest 40) are not answered word for word and rounds are left, train
+ * out_dir further on just those corrections (round k: k * 100 steps; all
+ * rounds together see at most as many pairs as the main run), each batch
+ * holding every one of them and as many replay pairs (else accepted ones)
+ * about other images, so a short correction is half of its batch instead of
+ * a few tokens among long answers. Counts go to res (n_reflected,
+ * focus_rounds). */
+static gboolean
+focus_corrections (const MvaRetrainOptions *o,
+                   const char              *out_dir,
+                   GPtrArray               *corrected,
+                   GPtrArray               *train,
+                   GPtrArray               *replay,
+                   guint                    n_replay,
+                   MvaRetrainProgressFunc   progress,
+                   gpointer                 user_data,
+                   GCancellable            *cancellable,
+                   MvaRetrainResult        *res,
+                   GError                 **error)
+{
+  g_autoptr(GPtrArray) missing = g_ptr_array_new ();
+  g_autofree char *focus_dir = g_build_filename (out_dir, "focus", NULL);
+  g_autofree char *data_dir = g_build_filename (focus_dir, "data", NULL);
+  g_autofree char *model_dir = g_build_filename (focus_dir, "model", NULL);
+  guint next_partner = 0;
+  guint64 budget = o->steps * o->batch, used = 0;
+
+  res->focus_rounds = 0;
+  res->n_reflected = 0;
+  if (corrected->len == 0)
+    return TRUE;
+  for (;;)
+    {
+      g_autoptr(GString) jsonl = g_string_new (NULL);
+      g_autoptr(GHashTable) images = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+      g_autofree char *qa_path = g_build_filename (data_dir, "qa.jsonl", NULL);
+      g_autofree char *from = NULL, *to = NULL;
+      g_autoptr(GError) local = NULL;
+      MvaFinetuneArgs args = { 0 };
+      guint partners = 0;
+
+      if (!corrections_missing (out_dir, corrected, o->threads, cancellable, missing, error))
+        return FALSE;
+      res->n_reflected = corrected->len - missing->len;
+      if (missing->len == 0 || res->focus_rounds >= (guint) MAX (o->focus_rounds, 0))
+        return TRUE;
+
+      /* the missing corrections, once each, and as many partners */
+      for (guint i = 0; i < missing->len; i++)
+        {
+          ReviewedPair *rp = g_ptr_array_index (missing, i);
+
+          add_jsonl (jsonl, rp->image, rp->category, rp->family, rp->question, rp->answer);
+          g_hash_table_add (images, g_strdup (rp->image));
+        }
+      for (guint tries = 0; partners < missing->len && tries < n_replay; tries++)
+        {
+          const char *line = g_ptr_array_index (replay, next_partner++ % n_replay);
+          g_autoptr(JsonNode) node = json_from_string (line, NULL);
+          JsonObject *obj = node && JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
+          const char *img = obj ? json_object_get_string_member_with_default (obj, "image", NULL)
+                                : NULL;
+
+          if (img == NULL || g_hash_table_contains (images, img))
+            continue;
+          g_hash_table_add (images, g_strdup (img));
+          g_string_append (jsonl, line);
+          g_string_append_c (jsonl, '\n');
+          partners++;
+        }
+      /* too little replay: accepted pairs about other images */
+      for (guint i = 0; i < train->len && partners < missing->len; i++)
+        {
+          ReviewedPair *rp = g_ptr_array_index (train, i);
+
+          if (!rp->corrected && !g_hash_table_contains (images, rp->image))
+            {
+              add_jsonl (jsonl, rp->image, rp->category, rp->family, rp->question, rp->answer);
+              g_hash_table_add (images, g_strdup (rp->image));
+              partners++;
+            }
+        }
+      if (g_hash_table_size (images) < 2)
+        return TRUE; /* nothing to pair a lone correction with */
+
+      if (g_mkdir_with_parents (data_dir, 0755) != 0 ||
+          !g_file_set_contents (qa_path, jsonl->str, (gssize) jsonl->len, &local))
+        {
+          g_set_error (error, MVA_ASSISTANT_ERROR, MVA_ASSISTANT_ERROR_IO, "cannot write %s: %s",
+                       qa_path, local ? local->message : g_strerror (errno));
+          return FALSE;
+        }
+      args.data_dir = data_dir;
+      args.base_dir = out_dir;
+      args.out_dir = model_dir;
+      args.batch = MIN (o->batch, missing->len + partners);
+      /* round k trains k * 100 steps (a hard correction gets more each time),
+       * all rounds together at most as many pairs as the main run */
+      args.steps = MIN ((guint64) (res->focus_rounds + 1) * MVA_RETRAIN_FOCUS_STEPS,
+                        (budget - used) / args.batch);
+      if (args.steps == 0)
+        return TRUE;
+      used += args.steps * args.batch;
+      args.lr = o->lr;
+      args.threads = o->threads;
+      args.seed = o->seed + res->focus_rounds + 1;
+      args.step_offset = o->steps + focus_steps (res->focus_rounds);
+      args.total_steps = MAX (o->steps + focus_steps ((guint) o->focus_rounds),
+                              args.step_offset + args.steps);
+      if (!_mva_assistant_finetune (&args, progress, user_data, cancellable, &res->final_loss,
+                                    error))
+        {
+          remove_tree (focus_dir);
+          return FALSE;
+        }
+      res->focus_rounds++;
+      /* the new weights replace the version's; its train-log.json (data: the
+       * whole fine-tune set, replayed by later retrains) stays */
+      from = g_build_filename (model_dir, "model.safetensors", NULL);
+      to = g_build_filename (out_dir, "model.safetensors", NULL);
+      if (g_rename (from, to) != 0)
+        {
+          int e = errno;
+
+          g_set_error (error, MVA_ASSISTANT_ERROR, MVA_ASSISTANT_ERROR_IO, "cannot move %s: %s",
+                       from, g_strerror (e));
+          remove_tree (focus_dir);
+          return FALSE;
+        }
+      remove_tree (focus_dir);
+    }
+}
+
 static guint
 next_version_number (const char *models_dir)
 {
@@ -620,6 +817,7 @@ mva_assistant_retrain (MvaStore                *store,
   g_autoptr(GPtrArray) pairs = NULL;
   g_autoptr(GPtrArray) train = g_ptr_array_new ();
   g_autoptr(GPtrArray) heldout = g_ptr_array_new ();
+  g_autoptr(GPtrArray) corrected = g_ptr_array_new ();
   g_autoptr(GPtrArray) replay = NULL;
   g_autoptr(GPtrArray) reviewed = g_ptr_array_new_with_free_func (reviewed_pair_free);
   g_autoptr(GHashTable) keys = g_hash_table_new (g_str_hash, g_str_equal);
@@ -652,6 +850,10 @@ mva_assistant_retrain (MvaStore                *store,
         o.replay_ratio = 1.0;
       if (o.holdout_fraction < 0)
         o.holdout_fraction = 0.2;
+      if (o.correction_repeat == 0)
+        o.correction_repeat = 3;
+      if (o.focus_rounds < 0)
+        o.focus_rounds = 4;
     }
   if (o.threads == 0)
     o.threads = g_get_num_processors ();
@@ -686,6 +888,7 @@ mva_assistant_retrain (MvaStore                *store,
       rp->answer = g_strdup (qa->review_state == MVA_REVIEW_CORRECTED ? qa->corrected_text
                                                                       : qa->answer);
       rp->key = g_strdup (qa->image_sha256 ? qa->image_sha256 : qa->image_path);
+      rp->corrected = qa->review_state == MVA_REVIEW_CORRECTED;
       g_ptr_array_add (reviewed, rp);
       g_hash_table_add (keys, rp->key);
     }
@@ -696,7 +899,8 @@ mva_assistant_retrain (MvaStore                *store,
       return NULL;
     }
 
-  /* 2. hold out whole images when there are enough of them */
+  /* 2. hold out whole images when there are enough of them; a correction is
+   * what the user asked the model to learn, so it is always trained on */
   if (g_hash_table_size (keys) >= 5 && o.holdout_fraction > 0)
     {
       for (guint i = 0; i < reviewed->len; i++)
@@ -705,7 +909,7 @@ mva_assistant_retrain (MvaStore                *store,
           guint32 h = g_str_hash (rp->key) ^ (guint32) o.seed;
 
           h = h * 2654435761u;
-          if ((h >> 8) / (double) (1u << 24) < o.holdout_fraction)
+          if (!rp->corrected && (h >> 8) / (double) (1u << 24) < o.holdout_fraction)
             g_ptr_array_add (heldout, rp);
           else
             g_ptr_array_add (train, rp);
@@ -723,6 +927,13 @@ mva_assistant_retrain (MvaStore                *store,
       res->heldout_is_train = TRUE;
     }
   res->n_reviewed = train->len;
+  for (guint i = 0; i < train->len; i++)
+    if (((ReviewedPair *) g_ptr_array_index (train, i))->corrected)
+      g_ptr_array_add (corrected, g_ptr_array_index (train, i));
+  res->n_corrected = corrected->len;
+  /* the focus rounds check the newest corrections (each is answered once a round) */
+  if (corrected->len > MVA_RETRAIN_MAX_COMPARED)
+    g_ptr_array_remove_range (corrected, 0, corrected->len - MVA_RETRAIN_MAX_COMPARED);
   /* the comparison answers each held-out pair twice: cap it to keep a retrain quick */
   if (heldout->len > MVA_RETRAIN_MAX_COMPARED)
     g_ptr_array_set_size (heldout, MVA_RETRAIN_MAX_COMPARED);
@@ -748,7 +959,8 @@ mva_assistant_retrain (MvaStore                *store,
     {
       ReviewedPair *rp = g_ptr_array_index (train, i);
 
-      add_jsonl (jsonl, rp->image, rp->category, rp->family, rp->question, rp->answer);
+      for (guint k = 0; k < (rp->corrected ? o.correction_repeat : 1); k++)
+        add_jsonl (jsonl, rp->image, rp->category, rp->family, rp->question, rp->answer);
     }
 
   /* 4. the new version's folder with its training data */
@@ -780,9 +992,11 @@ mva_assistant_retrain (MvaStore                *store,
   /* 5. training run */
   base_esc = g_strescape (base_dir, NULL);
   config_json = g_strdup_printf ("{\"kind\":\"from-reviews\",\"base\":\"%s\",\"steps\":%" G_GUINT64_FORMAT
-                                 ",\"batch\":%u,\"lr\":%g,\"reviewed\":%u,\"replay\":%u,\"heldout\":%u}",
+                                 ",\"batch\":%u,\"lr\":%g,\"reviewed\":%u,\"replay\":%u,\"heldout\":%u,"
+                                 "\"corrected\":%u,\"correction_repeat\":%u,\"focus_rounds\":%d}",
                                  base_esc, o.steps, o.batch, o.lr,
-                                 res->n_reviewed, res->n_replay, res->n_heldout);
+                                 res->n_reviewed, res->n_replay, res->n_heldout,
+                                 res->n_corrected, o.correction_repeat, o.focus_rounds);
   res->training_run_id = mva_store_start_training_run (store, res->base_version_id, 0, config_json,
                                                        error);
   if (res->training_run_id == 0)
@@ -798,8 +1012,12 @@ mva_assistant_retrain (MvaStore                *store,
   args.lr = o.lr;
   args.threads = o.threads;
   args.seed = o.seed;
+  args.step_offset = 0;
+  args.total_steps = 0;
   res->final_loss = NAN;
   if (!_mva_assistant_finetune (&args, progress, user_data, cancellable, &res->final_loss, &local) ||
+      !focus_corrections (&o, out_dir, corrected, train, replay, n_replay, progress, user_data,
+                          cancellable, res, &local) ||
       !score_model (base_dir, heldout, o.threads, &rep, 0, 2 * (guint64) heldout->len, cancellable,
                     &old_s, &local) ||
       !score_model (out_dir, heldout, o.threads, &rep, heldout->len, 2 * (guint64) heldout->len,
@@ -826,9 +1044,10 @@ mva_assistant_retrain (MvaStore                *store,
   metrics_json = g_strdup_printf (
     "{\"heldout\":%u,\"heldout_is_train\":%s,\"old\":{\"bleu4\":%.6f,\"rougeL\":%.6f,\"meteor\":%.6f},"
     "\"new\":{\"bleu4\":%.6f,\"rougeL\":%.6f,\"meteor\":%.6f},\"reviewed\":%u,\"replay\":%u,"
-    "\"final_loss\":%.6f}",
+    "\"corrected\":%u,\"reflected\":%u,\"focus_rounds\":%u,\"final_loss\":%.6f}",
     res->n_heldout, res->heldout_is_train ? "true" : "false", old_s.bleu4, old_s.rougeL,
     old_s.meteor, new_s.bleu4, new_s.rougeL, new_s.meteor, res->n_reviewed, res->n_replay,
+    res->n_corrected, res->n_reflected, res->focus_rounds,
     isfinite (res->final_loss) ? res->final_loss : 0.0);
   {
     g_autofree char *file = g_build_filename (out_dir, "model.safetensors", NULL);

@@ -293,6 +293,9 @@ typedef struct
   double      holdout_fraction; /* reviewed images held out for the comparison; < 0: 0.2 */
   guint       threads;          /* 0: number of CPUs */
   guint64     seed;
+  guint       correction_repeat; /* copies of each corrected pair in the training set; 0: 3 */
+  gint        focus_rounds;     /* rounds of focused training on corrections the new model
+                                 * does not yet answer word for word; < 0: 4; 0: none */
 } MvaRetrainOptions;
 
 void mva_retrain_options_init (MvaRetrainOptions *opts); /* the defaults above */
@@ -328,6 +331,10 @@ typedef struct
                                  held-out ones; answers up to 64 tokens) */
   gboolean heldout_is_train;  /* too few reviewed images to hold any out: the
                                  comparison ran on the training pairs */
+  guint    n_corrected;       /* corrected pairs trained on (never held out) */
+  guint    n_reflected;       /* of those (the newest 40 at most), answered word for word
+                                 by the new model */
+  guint    focus_rounds;      /* focused rounds it took (MvaRetrainOptions.focus_rounds) */
   double   old_bleu4, old_rouge_l, old_meteor;
   double   new_bleu4, new_rouge_l, new_meteor;
   double   final_loss;
@@ -337,8 +344,15 @@ typedef struct
 void mva_retrain_result_free (MvaRetrainResult *result);
 
 /* Fine-tune the current (or given) model on the library's reviewed pairs
- * (accepted: the answer; corrected: the corrected text; rejected: left out)
- * plus a replay sample of the base model's training data, compare old and
+ * (accepted: the answer; corrected: the corrected text, repeated
+ * correction_repeat times and never held out; rejected: left out) plus a
+ * replay sample of the base model's training data; then, while the new
+ * model does not answer a corrected question with its corrected text (word
+ * for word, up to case and spacing) and focus rounds are left, train it
+ * further on those corrections (round k: k * 100 steps; all rounds at most
+ * as many pairs as the main run), each with a replay partner in every batch
+ * (a short answer among long ones carries little weight in the per-token
+ * loss, so the main run alone may not learn it); compare old and
  * new on held-out reviewed pairs (BLEU-4, ROUGE-L, METEOR), write
  * <models_dir>/vN and record it as a model version (parent = base, not
  * adopted) with its training run and metrics. Blocking; progress runs in

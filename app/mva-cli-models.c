@@ -181,12 +181,13 @@ mva_cli_train_from_reviews (int    argc,
   g_autofree char *models_dir = NULL;
   g_autofree char *steps_s = NULL, *batch_s = NULL, *lr_s = NULL, *threads_s = NULL;
   g_autofree char *seed_s = NULL, *replay_s = NULL, *holdout_s = NULL;
+  g_autofree char *repeat_s = NULL, *focus_s = NULL;
   gboolean from_reviews = FALSE, json = FALSE;
   g_autoptr(GError) error = NULL;
   g_autoptr(MvaStore) store = NULL;
   g_autoptr(MvaRetrainResult) r = NULL;
   MvaRetrainOptions o;
-  double steps = 0, batch = 0, threads = 0, seed = 1;
+  double steps = 0, batch = 0, threads = 0, seed = 1, repeat = 0, focus = -1;
   const GOptionEntry entries[] = {
     { "from-reviews", 0, 0, G_OPTION_ARG_NONE, &from_reviews,
       "Fine-tune the current model on the library's reviewed answers", NULL },
@@ -202,6 +203,12 @@ mva_cli_train_from_reviews (int    argc,
       "Replay pairs of the original data per reviewed pair (default 1)", "R" },
     { "holdout", 0, 0, G_OPTION_ARG_STRING, &holdout_s,
       "Share of reviewed images held out for the old/new comparison (default 0.2)", "F" },
+    { "correction-repeat", 0, 0, G_OPTION_ARG_STRING, &repeat_s,
+      "Copies of each corrected answer in the training set (default 3)", "N" },
+    { "focus-rounds", 0, 0, G_OPTION_ARG_STRING, &focus_s,
+      "Rounds of training (k * 100 steps) on corrections the new model does not yet give "
+      "(default 4; 0: none)",
+      "N" },
     { "threads", 0, 0, G_OPTION_ARG_STRING, &threads_s, "Worker threads (default: all CPUs)", "N" },
     { "seed", 0, 0, G_OPTION_ARG_STRING, &seed_s, "Random seed (default 1)", "S" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the result as one JSON object", NULL },
@@ -224,6 +231,8 @@ mva_cli_train_from_reviews (int    argc,
       !mva_cli_parse_double ("train", "--replay-ratio", replay_s, 0, 100, &o.replay_ratio) ||
       !mva_cli_parse_double ("train", "--holdout", holdout_s, 0, 0.9, &o.holdout_fraction) ||
       !mva_cli_parse_double ("train", "--threads", threads_s, 1, 256, &threads) ||
+      !mva_cli_parse_double ("train", "--correction-repeat", repeat_s, 1, 100, &repeat) ||
+      !mva_cli_parse_double ("train", "--focus-rounds", focus_s, 0, 100, &focus) ||
       !mva_cli_parse_double ("train", "--seed", seed_s, 0, 4294967295.0, &seed))
     return 2;
   if (steps > 0)
@@ -232,6 +241,10 @@ mva_cli_train_from_reviews (int    argc,
     o.batch = (guint) batch;
   o.threads = (guint) threads;
   o.seed = (guint64) seed;
+  if (repeat > 0)
+    o.correction_repeat = (guint) repeat;
+  if (focus >= 0)
+    o.focus_rounds = (gint) focus;
   o.base_model_dir = model_dir;
   o.models_dir = models_dir;
   if (model_dir != NULL && !g_file_test (model_dir, G_FILE_TEST_IS_DIR))
@@ -272,6 +285,12 @@ mva_cli_train_from_reviews (int    argc,
       json_builder_add_int_value (b, r->n_heldout);
       json_builder_set_member_name (b, "heldout_is_train");
       json_builder_add_boolean_value (b, r->heldout_is_train);
+      json_builder_set_member_name (b, "corrected");
+      json_builder_add_int_value (b, r->n_corrected);
+      json_builder_set_member_name (b, "reflected");
+      json_builder_add_int_value (b, r->n_reflected);
+      json_builder_set_member_name (b, "focus_rounds");
+      json_builder_add_int_value (b, r->focus_rounds);
       json_builder_set_member_name (b, "old");
       json_builder_begin_object (b);
       json_builder_set_member_name (b, "bleu4");
@@ -301,9 +320,11 @@ mva_cli_train_from_reviews (int    argc,
     g_print ("new model version %" G_GINT64_FORMAT " in %s (not adopted; `mvaema-cli models "
              "adopt %" G_GINT64_FORMAT "` to use it)\n"
              "  %u reviewed + %u replay pairs, %.1f s\n"
+             "  corrections given word for word: %u of %u (%u focus round%s)\n"
              "  held-out%s (%u pairs): BLEU-4 %.3f -> %.3f, ROUGE-L %.3f -> %.3f, METEOR %.3f -> %.3f\n",
              r->model_version_id, r->model_dir, r->model_version_id, r->n_reviewed, r->n_replay,
-             r->seconds, r->heldout_is_train ? " (= training pairs: too few reviewed images)" : "",
+             r->seconds, r->n_reflected, MIN (r->n_corrected, 40u), r->focus_rounds,
+             r->focus_rounds == 1 ? "" : "s", r->heldout_is_train ? " (= training pairs: too few reviewed images)" : "",
              r->n_heldout, r->old_bleu4, r->new_bleu4, r->old_rouge_l, r->new_rouge_l,
              r->old_meteor, r->new_meteor);
   return 0;

@@ -533,6 +533,8 @@ test_retrain (void)
   o.steps = 3;
   o.batch = 2;
   o.threads = 1;
+  o.focus_rounds = 0; /* the step count below is the main run's (test-assistant-correction.sh
+                       * covers the focus rounds) */
   w.thread = g_thread_self ();
   mva_assistant_retrain_async (store, &o, on_retrain_progress, &w, NULL, on_retrain_done, &w);
   while (!w.done)
@@ -543,6 +545,8 @@ test_retrain (void)
   g_assert_cmpuint (w.n_steps, ==, 3);
   g_assert_cmpuint (w.progress_at_done, ==, w.n_progress);
   g_assert_cmpuint (w.result->n_reviewed, ==, 2);
+  g_assert_cmpuint (w.result->n_corrected, ==, 1);
+  g_assert_cmpuint (w.result->focus_rounds, ==, 0);
   g_assert_true (w.result->heldout_is_train);
   g_assert_cmpint (w.result->base_version_id, ==, base);
   {
@@ -556,6 +560,15 @@ test_retrain (void)
     g_assert_nonnull (mv->metrics_json);
     g_assert_true (g_file_get_contents (data, &text, NULL, NULL));
     g_assert_nonnull (strstr (text, "Round particles about 50 nm across."));
+    /* a correction comes correction_repeat (3) times */
+    {
+      const char *t = text;
+      guint n = 0;
+
+      while ((t = strstr (t, "Round particles about 50 nm across.")) != NULL)
+        n++, t++;
+      g_assert_cmpuint (n, ==, 3);
+    }
   }
   g_assert_true (mva_assistant_adopt (store, w.result->model_version_id, &error));
   {
