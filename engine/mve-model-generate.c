@@ -114,17 +114,24 @@ gen_init (struct gen *g, struct mve_model *m, const float *image, int R, int Tma
 static void
 softmax_inplace (float *s, int n)
 {
-  float mx = -INFINITY;
+  float mx = mve_max_row (s, n);
+  float inv = 1.0f / mve_exp_row (s, s, n, mx, 1.0f);
   for (int i = 0; i < n; i++)
-    mx = s[i] > mx ? s[i] : mx;
-  float sum = 0.0f;
-  for (int i = 0; i < n; i++)
-    {
-      s[i] = expf (s[i] - mx);
-      sum += s[i];
-    }
-  for (int i = 0; i < n; i++)
-    s[i] /= sum;
+    s[i] *= inv;
+}
+
+// q . k over a head (hs floats) in 8 fixed lanes, so that it vectorizes
+static inline float
+head_dot (const float *restrict q, const float *restrict k, int hs)
+{
+  float acc[8] = { 0 };
+  int i = 0;
+  for (; i + 8 <= hs; i += 8)
+    for (int j = 0; j < 8; j++)
+      acc[j] += q[i + j] * k[i + j];
+  for (; i < hs; i++)
+    acc[0] += q[i] * k[i];
+  return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
 }
 
 // One position for R rows: tokens (R) at position pos; fills logits and attn.
@@ -159,10 +166,7 @@ gen_step (struct gen *g, const int32_t *tokens, int pos)
                   for (int t = 0; t <= pos; t++)
                     {
                       const float *k = cache + (size_t) t * 2 * C + hd * hs;
-                      float s = 0.0f;
-                      for (int i = 0; i < hs; i++)
-                        s += q[i] * k[i];
-                      g->sc[t] = s * scale;
+                      g->sc[t] = head_dot (q, k, hs) * scale;
                     }
                   softmax_inplace (g->sc, pos + 1);
                   float *y = g->y + (size_t) r * C + hd * hs;
@@ -191,10 +195,7 @@ gen_step (struct gen *g, const int32_t *tokens, int pos)
                 for (int t = 0; t < Nv; t++)
                   {
                     const float *k = ckv + (size_t) t * 2 * C + hd * hs;
-                    float s = 0.0f;
-                    for (int i = 0; i < hs; i++)
-                      s += q[i] * k[i];
-                    g->sc[t] = s * scale;
+                    g->sc[t] = head_dot (q, k, hs) * scale;
                   }
                 softmax_inplace (g->sc, Nv);
                 float *y = g->y + (size_t) r * C + hd * hs;
@@ -240,13 +241,8 @@ gen_prompt (struct gen *g, const int32_t *question, int32_t qlen)
 static float
 log_softmax_at (const float *z, int V, int32_t k, float *lse_out)
 {
-  float mx = -INFINITY;
-  for (int v = 0; v < V; v++)
-    mx = z[v] > mx ? z[v] : mx;
-  double s = 0.0;
-  for (int v = 0; v < V; v++)
-    s += expf (z[v] - mx);
-  float lse = mx + (float) log (s);
+  float mx = mve_max_row (z, V);
+  float lse = mx + logf (mve_exp_row (NULL, z, V, mx, 1.0f));
   if (lse_out)
     *lse_out = lse;
   return k >= 0 ? z[k] - lse : 0.0f;
