@@ -75,6 +75,7 @@ _mva_assistant_finetune (const MvaFinetuneArgs  *args,
   opts.lr = args->lr;
   opts.threads = args->threads;
   opts.seed = args->seed;
+  opts.device = args->device;
   opts.val_fraction = 0.0; /* every reviewed image is trained on; held-out pairs are compared apart */
   if (!mva_trainer_run (&opts, on_progress, &run, cancellable, &cancelled, NULL, &local))
     {

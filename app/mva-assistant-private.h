@@ -22,6 +22,7 @@ typedef struct
   guint64     seed;
   guint64     step_offset;  /* progress reports step_offset + step of total_steps */
   guint64     total_steps;  /* 0: steps */
+  const char *device;       /* preference (mva-device.h) */
 } MvaFinetuneArgs;
 
 /* Fine-tune base_dir on data_dir into out_dir with mva_trainer_run. Progress

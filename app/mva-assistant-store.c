@@ -13,6 +13,7 @@
 #include <json-glib/json-glib.h>
 
 #include "mva-assistant-private.h"
+#include "mva-device.h"
 #include "mva-metrics.h"
 #include "mva-store.h"
 
@@ -381,6 +382,8 @@ mva_retrain_result_free (MvaRetrainResult *r)
   if (r == NULL)
     return;
   g_free (r->model_dir);
+  g_free (r->device);
+  g_free (r->device_note);
   g_free (r);
 }
 
@@ -759,6 +762,7 @@ focus_corrections (const MvaRetrainOptions *o,
       args.lr = o->lr;
       args.threads = o->threads;
       args.seed = o->seed + res->focus_rounds + 1;
+      args.device = o->device;
       args.step_offset = o->steps + focus_steps (res->focus_rounds);
       args.total_steps = MAX (o->steps + focus_steps ((guint) o->focus_rounds),
                               args.step_offset + args.steps);
@@ -858,6 +862,17 @@ mva_assistant_retrain (MvaStore                *store,
   if (o.threads == 0)
     o.threads = g_get_num_processors ();
   rand = g_rand_new_with_seed ((guint32) (o.seed ^ (o.seed >> 32)));
+  {
+    MvaDevice dev;
+
+    if (!mva_device_resolve (o.device, FALSE, &dev, &res->device_note, &local))
+      {
+        g_set_error_literal (error, MVA_ASSISTANT_ERROR, MVA_ASSISTANT_ERROR_INVALID,
+                             local->message);
+        return NULL;
+      }
+    res->device = g_strdup (mva_device_name (dev));
+  }
 
   /* 1. base model and the library's reviewed pairs */
   base_dir = o.base_model_dir ? g_canonicalize_filename (o.base_model_dir, NULL)
@@ -1014,6 +1029,7 @@ mva_assistant_retrain (MvaStore                *store,
   args.seed = o.seed;
   args.step_offset = 0;
   args.total_steps = 0;
+  args.device = o.device;
   res->final_loss = NAN;
   if (!_mva_assistant_finetune (&args, progress, user_data, cancellable, &res->final_loss, &local) ||
       !focus_corrections (&o, out_dir, corrected, train, replay, n_replay, progress, user_data,
@@ -1099,6 +1115,7 @@ typedef struct
   MvaRetrainOptions       options;
   char                   *base_model_dir;
   char                   *models_dir;
+  char                   *device;
   MvaRetrainProgressFunc  progress;
   gpointer                progress_data;
   GMainContext           *context;
@@ -1112,6 +1129,7 @@ retrain_async_free (gpointer p)
   mva_store_unref (d->store);
   g_free (d->base_model_dir);
   g_free (d->models_dir);
+  g_free (d->device);
   g_main_context_unref (d->context);
   g_free (d);
 }
@@ -1191,8 +1209,10 @@ mva_assistant_retrain_async (MvaStore                *store,
     mva_retrain_options_init (&d->options);
   d->base_model_dir = g_strdup (d->options.base_model_dir);
   d->models_dir = g_strdup (d->options.models_dir);
+  d->device = g_strdup (d->options.device);
   d->options.base_model_dir = d->base_model_dir;
   d->options.models_dir = d->models_dir;
+  d->options.device = d->device;
   d->progress = progress;
   d->progress_data = progress_data;
   d->context = g_main_context_ref_thread_default ();

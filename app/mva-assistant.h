@@ -296,6 +296,7 @@ typedef struct
   guint       correction_repeat; /* copies of each corrected pair in the training set; 0: 3 */
   gint        focus_rounds;     /* rounds of focused training on corrections the new model
                                  * does not yet answer word for word; < 0: 4; 0: none */
+  const char *device;           /* "cpu", "cuda" or "auto" (NULL: auto; mva-device.h) */
 } MvaRetrainOptions;
 
 void mva_retrain_options_init (MvaRetrainOptions *opts); /* the defaults above */
@@ -335,6 +336,8 @@ typedef struct
   guint    n_reflected;       /* of those (the newest 40 at most), answered word for word
                                  by the new model */
   guint    focus_rounds;      /* focused rounds it took (MvaRetrainOptions.focus_rounds) */
+  char    *device;            /* where it trained: "cpu" or "cuda" */
+  char    *device_note;       /* why a CUDA preference trained on the CPU, or NULL */
   double   old_bleu4, old_rouge_l, old_meteor;
   double   new_bleu4, new_rouge_l, new_meteor;
   double   final_loss;

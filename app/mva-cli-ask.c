@@ -4,12 +4,13 @@
  *
  *   mvaema-cli ask IMAGE ["QUESTION"] [--family N] [--category C] [--model DIR]
  *                  [--db FILE] [--json] [--overlay OUT.png] [--overlay-token K]
- *                  [--opacity X] [--max-tokens N] [--threads N]
+ *                  [--opacity X] [--max-tokens N] [--threads N] [--device cpu|cuda|auto]
  *   mvaema-cli ask --all-images --family N --csv OUT [--db FILE] [--model DIR]
  *
  * Without --json the answer streams to stdout token by token. --json prints
  * one object: answer, model, ms, first_token_ms, tokens, family, category,
- * caption, question, image (+ qa_id, model_version_id with --db). With
+ * caption, question, image, device (+ device_note when a CUDA preference
+ * runs on the CPU; + qa_id, model_version_id with --db). With
  * --family N and no (or an empty) question the family's preset question is
  * asked. The caption uses --category, else the library's category of the
  * image (--db; when it has none, the best category of `classify` is stored
@@ -206,6 +207,7 @@ mva_cli_ask (int    argc,
   g_autofree char *category = NULL;
   g_autofree char *family_s = NULL;
   g_autofree char *threads_s = NULL;
+  g_autofree char *device = NULL, *device_used = NULL, *device_note = NULL;
   g_autofree char *max_tokens_s = NULL;
   g_autofree char *overlay_token_s = NULL;
   double opacity = 0.5;
@@ -234,6 +236,8 @@ mva_cli_ask (int    argc,
     { "opacity", 0, 0, G_OPTION_ARG_DOUBLE, &opacity, "Overlay opacity 0..1 (0.5)", "X" },
     { "max-tokens", 0, 0, G_OPTION_ARG_STRING, &max_tokens_s, "Longest answer in tokens", "N" },
     { "threads", 0, 0, G_OPTION_ARG_STRING, &threads_s, "Engine threads (default: all CPUs)", "N" },
+    { "device", 0, 0, G_OPTION_ARG_STRING, &device, "Engine device: cpu, cuda or auto (default: "
+      "auto: CUDA when it can run the model, else the CPU)", "DEVICE" },
     { "all-images", 0, 0, G_OPTION_ARG_NONE, &all_images,
       "Ask every micrograph of the library (--db) and write --csv", NULL },
     { "csv", 0, 0, G_OPTION_ARG_FILENAME, &csv, "CSV output of --all-images", "OUT" },
@@ -250,6 +254,10 @@ mva_cli_ask (int    argc,
     return 2;
   if (!(opacity >= 0 && opacity <= 1))
     return mva_cli_fail ("ask: --opacity expects a number from 0 to 1");
+  if (!mva_cli_resolve_device ("ask", device, &device_used, &device_note))
+    return 1;
+  if (device != NULL && device_note != NULL && !json)
+    g_printerr ("ask: %s\n", device_note);
   if (category != NULL && category[0] != '\0' && !mva_assistant_category_index (category, NULL))
     return mva_cli_fail ("ask: unknown category “%s” (one of biological, fibres, films, mems, "
                          "nanowires, particles, patterned, porous, powder, tips)", category);
@@ -375,6 +383,13 @@ mva_cli_ask (int    argc,
       json_builder_add_string_value (b, a->model_name);
       json_builder_set_member_name (b, "ms");
       json_builder_add_double_value (b, a->ms);
+      json_builder_set_member_name (b, "device");
+      json_builder_add_string_value (b, device_used);
+      if (device_note != NULL)
+        {
+          json_builder_set_member_name (b, "device_note");
+          json_builder_add_string_value (b, device_note);
+        }
       json_builder_set_member_name (b, "first_token_ms");
       json_builder_add_double_value (b, a->first_token_ms);
       json_builder_set_member_name (b, "tokens");

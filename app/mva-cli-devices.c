@@ -17,6 +17,7 @@
 #include <stdio.h>
 
 #include "mva-cli.h"
+#include "mva-device.h"
 #include "mve-backend.h"
 
 #define MAX_DEVICES 16
@@ -27,54 +28,20 @@ mva_cli_resolve_device (const char  *command,
                         char       **out_device,
                         char       **out_note)
 {
-  struct mve_backend *be = NULL;
-  char why[512] = "";
-  gboolean whole_steps;
+  g_autoptr(GError) error = NULL;
+  MvaDevice dev;
 
   *out_device = NULL;
   *out_note = NULL;
-  if (device == NULL)
-    device = "auto";
-  if (g_strcmp0 (device, "cpu") == 0)
+  if (!mva_device_resolve (device, TRUE, &dev, out_note, &error))
     {
-      *out_device = g_strdup ("cpu");
-      return TRUE;
-    }
-  if (g_strcmp0 (device, "cuda") != 0 && g_strcmp0 (device, "auto") != 0)
-    {
-      mva_cli_fail ("%s: --device expects cpu, cuda or auto, not “%s”", command, device);
+      if (g_error_matches (error, MVA_DEVICE_ERROR, MVA_DEVICE_ERROR_INVALID))
+        mva_cli_fail ("%s: --device expects cpu, cuda or auto, not “%s”", command, device);
+      else
+        mva_cli_fail ("%s: %s; use --device cpu or auto", command, error->message);
       return FALSE;
     }
-  if (mve_backend_open_cuda (&be, 0, why, sizeof why) != MVE_STATUS_OK)
-    {
-      if (g_strcmp0 (device, "cuda") == 0)
-        {
-          mva_cli_fail ("%s: CUDA is not available: %s", command, why);
-          return FALSE;
-        }
-      *out_device = g_strdup ("cpu");
-      *out_note = g_strdup_printf ("CUDA not available: %s", why);
-      return TRUE;
-    }
-  /* The module runs single ops; the engine runs a step on a device only
-   * when the backend does whole steps there (no host round trip per op). */
-  whole_steps = be->iface->supports_op (be->ctx, MVE_OP_TRAIN_STEP) &&
-                be->iface->supports_op (be->ctx, MVE_OP_DECODE_STEP);
-  mve_backend_close (be);
-  if (!whole_steps)
-    {
-      const char *msg = "a CUDA device was found, but the CUDA backend runs single operations "
-                        "only, not whole training or decoding steps yet (see docs/cuda.md)";
-      if (g_strcmp0 (device, "cuda") == 0)
-        {
-          mva_cli_fail ("%s: %s; use --device cpu or auto", command, msg);
-          return FALSE;
-        }
-      *out_device = g_strdup ("cpu");
-      *out_note = g_strdup (msg);
-      return TRUE;
-    }
-  *out_device = g_strdup ("cuda");
+  *out_device = g_strdup (mva_device_name (dev));
   return TRUE;
 }
 

@@ -182,6 +182,7 @@ mva_cli_train_from_reviews (int    argc,
   g_autofree char *steps_s = NULL, *batch_s = NULL, *lr_s = NULL, *threads_s = NULL;
   g_autofree char *seed_s = NULL, *replay_s = NULL, *holdout_s = NULL;
   g_autofree char *repeat_s = NULL, *focus_s = NULL;
+  g_autofree char *device = NULL, *device_used = NULL, *device_note = NULL;
   gboolean from_reviews = FALSE, json = FALSE;
   g_autoptr(GError) error = NULL;
   g_autoptr(MvaStore) store = NULL;
@@ -210,6 +211,8 @@ mva_cli_train_from_reviews (int    argc,
       "(default 4; 0: none)",
       "N" },
     { "threads", 0, 0, G_OPTION_ARG_STRING, &threads_s, "Worker threads (default: all CPUs)", "N" },
+    { "device", 0, 0, G_OPTION_ARG_STRING, &device, "Engine device: cpu, cuda or auto (default: "
+      "auto: CUDA when it can run the model, else the CPU)", "DEVICE" },
     { "seed", 0, 0, G_OPTION_ARG_STRING, &seed_s, "Random seed (default 1)", "S" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the result as one JSON object", NULL },
     { NULL }
@@ -245,6 +248,9 @@ mva_cli_train_from_reviews (int    argc,
     o.correction_repeat = (guint) repeat;
   if (focus >= 0)
     o.focus_rounds = (gint) focus;
+  if (!mva_cli_resolve_device ("train", device, &device_used, &device_note))
+    return 1;
+  o.device = device;
   o.base_model_dir = model_dir;
   o.models_dir = models_dir;
   if (model_dir != NULL && !g_file_test (model_dir, G_FILE_TEST_IS_DIR))
@@ -291,6 +297,13 @@ mva_cli_train_from_reviews (int    argc,
       json_builder_add_int_value (b, r->n_reflected);
       json_builder_set_member_name (b, "focus_rounds");
       json_builder_add_int_value (b, r->focus_rounds);
+      json_builder_set_member_name (b, "device");
+      json_builder_add_string_value (b, r->device);
+      if (r->device_note != NULL)
+        {
+          json_builder_set_member_name (b, "device_note");
+          json_builder_add_string_value (b, r->device_note);
+        }
       json_builder_set_member_name (b, "old");
       json_builder_begin_object (b);
       json_builder_set_member_name (b, "bleu4");
@@ -319,11 +332,13 @@ mva_cli_train_from_reviews (int    argc,
   else
     g_print ("new model version %" G_GINT64_FORMAT " in %s (not adopted; `mvaema-cli models "
              "adopt %" G_GINT64_FORMAT "` to use it)\n"
-             "  %u reviewed + %u replay pairs, %.1f s\n"
+             "  %u reviewed + %u replay pairs, %.1f s on the %s%s%s\n"
              "  corrections given word for word: %u of %u (%u focus round%s)\n"
              "  held-out%s (%u pairs): BLEU-4 %.3f -> %.3f, ROUGE-L %.3f -> %.3f, METEOR %.3f -> %.3f\n",
              r->model_version_id, r->model_dir, r->model_version_id, r->n_reviewed, r->n_replay,
-             r->seconds, r->n_reflected, MIN (r->n_corrected, 40u), r->focus_rounds,
+             r->seconds, g_strcmp0 (r->device, "cuda") == 0 ? "GPU" : "CPU",
+             device != NULL && r->device_note ? ": " : "",
+             device != NULL && r->device_note ? r->device_note : "", r->n_reflected, MIN (r->n_corrected, 40u), r->focus_rounds,
              r->focus_rounds == 1 ? "" : "s", r->heldout_is_train ? " (= training pairs: too few reviewed images)" : "",
              r->n_heldout, r->old_bleu4, r->new_bleu4, r->old_rouge_l, r->new_rouge_l,
              r->old_meteor, r->new_meteor);

@@ -183,6 +183,7 @@ mva_cli_train (int argc, char **argv)
   opts.vocab_size = (guint) vocab;
   if (warmup_s != NULL)
     opts.warmup_steps = (gint64) warmup;
+  opts.device = device;
 
   if (!mva_trainer_run (&opts, on_progress, NULL, mva_cli_cancellable (), &cancelled, &summary,
                         &error))

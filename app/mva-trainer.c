@@ -23,6 +23,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "mva-device.h"
 #include "mva-image.h"
 #include "mva-preprocess.h"
 #include "mve-tokenizer.h"
@@ -838,6 +839,8 @@ typedef struct
   int32_t     vocab;
   gboolean    fresh_tokenizer;
   guint       train_images, val_images;
+  MvaDevice   device;
+  char       *device_note;     /* why a CUDA preference runs on the CPU, or NULL */
 } RunInfo;
 
 static void
@@ -881,6 +884,13 @@ add_summary_members (JsonBuilder *b, const Run *r, const RunInfo *info)
   json_builder_add_int_value (b, r->epochs->len);
   json_builder_set_member_name (b, "stopped");
   json_builder_add_string_value (b, info->stopped);
+  json_builder_set_member_name (b, "device");
+  json_builder_add_string_value (b, mva_device_name (info->device));
+  if (info->device_note != NULL)
+    {
+      json_builder_set_member_name (b, "device_note");
+      json_builder_add_string_value (b, info->device_note);
+    }
   json_builder_set_member_name (b, "loss");
   json_builder_add_double_value (b, last ? last->total : NAN);
   json_builder_set_member_name (b, "itc");
@@ -1065,6 +1075,16 @@ trainer_run (const MvaTrainOptions *opts,
   model_path = g_build_filename (opts->out_dir, "model.safetensors", NULL);
   tok_path = g_build_filename (opts->out_dir, "tokenizer.json", NULL);
   log_path = g_build_filename (opts->out_dir, "train-log.json", NULL);
+  {
+    g_autoptr(GError) local = NULL;
+
+    /* the engine runs on the CPU unless CUDA can run whole steps (mva-device.h) */
+    if (!mva_device_resolve (opts->device, FALSE, &info.device, &info.device_note, &local))
+      {
+        g_set_error (error, MVA_TRAINER_ERROR, MVA_TRAINER_ERROR_INVALID, "%s", local->message);
+        return FALSE;
+      }
+  }
   info.started = iso_now ();
 
   /* 1. model configuration (and weights when fine-tuning) */
@@ -1358,6 +1378,7 @@ out:
   if (r.rand)
     g_rand_free (r.rand);
   g_free (info.started);
+  g_free (info.device_note);
   g_free (info.finished);
   mve_model_free (model);
   mve_tokenizer_free (tok);

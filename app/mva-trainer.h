@@ -134,6 +134,9 @@ typedef struct
   gboolean    no_itc, no_itm, no_sa, no_ca, no_csa; /* ablations */
   gint64      warmup_steps;  /* linear lr warmup; -1 (default): min(200, 5% of the
                               * run's steps); 0: none */
+  const char *device;        /* "cpu", "cuda" or "auto" (NULL: auto; mva-device.h); a CUDA
+                              * preference CUDA cannot honour runs on the CPU, and the
+                              * log's "device_note" says why */
 } MvaTrainOptions;
 
 void mva_train_options_init (MvaTrainOptions *opts);

@@ -196,10 +196,26 @@ update_model_label (MvaAskPanel *self)
 {
   const char *state = self->session != NULL ? mva_session_get_model_state (self->session) : "none";
   g_autofree char *text = NULL;
+  g_autofree char *tooltip = NULL;
 
   if (g_str_equal (state, "ready"))
-    text = g_strdup_printf (_("Model: %s"),
-                            mva_assistant_model_get_name (mva_session_get_model (self->session)));
+    {
+      const char *note = mva_session_get_device_note (self->session);
+      g_autofree char *pref = g_settings_get_string (mva_session_get_settings (self->session),
+                                                     "device");
+      const char *name = mva_assistant_model_get_name (mva_session_get_model (self->session));
+      gboolean on_gpu = g_strcmp0 (mva_session_get_device (self->session), "cuda") == 0;
+
+      /* CUDA asked for by name and not there: say so on the line and once as a toast */
+      if (note != NULL && g_strcmp0 (pref, "cuda") == 0)
+        {
+          text = g_strdup_printf (_("Model: %s · CPU (CUDA is not available)"), name);
+          mva_widget_show_toast (GTK_WIDGET (self), note);
+        }
+      else
+        text = g_strdup_printf (on_gpu ? _("Model: %s · GPU") : _("Model: %s · CPU"), name);
+      tooltip = note != NULL ? g_strdup_printf ("%s\n%s", text, note) : NULL;
+    }
   else if (g_str_equal (state, "loading"))
     text = g_strdup (_("Loading the model…"));
   else if (g_str_equal (state, "error"))
@@ -207,7 +223,7 @@ update_model_label (MvaAskPanel *self)
   else
     text = g_strdup (_("No model loaded"));
   gtk_label_set_label (self->model_label, text);
-  gtk_widget_set_tooltip_text (GTK_WIDGET (self->model_label), text);
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->model_label), tooltip != NULL ? tooltip : text);
   update_actions (self);
 }
 
@@ -1387,6 +1403,7 @@ build (MvaAskPanel *self)
 
   /* model */
   self->model_label = GTK_LABEL (gtk_label_new (""));
+  gtk_widget_set_name (GTK_WIDGET (self->model_label), "model-label");
   gtk_label_set_xalign (self->model_label, 0.0);
   gtk_label_set_ellipsize (self->model_label, PANGO_ELLIPSIZE_END);
   gtk_widget_add_css_class (GTK_WIDGET (self->model_label), "dim-label");

@@ -427,6 +427,15 @@ retrain_done_cb (GObject      *source,
                        result->old_meteor, result->new_meteor);
 
     gtk_label_set_label (self->result_label, text);
+    if (result->device_note != NULL)
+      {
+        g_autofree char *pref = g_settings_get_string (mva_session_get_settings (self->session),
+                                                       "device");
+
+        /* CUDA asked for by name: say it trained on the CPU, and why */
+        if (g_strcmp0 (pref, "cuda") == 0)
+          mva_widget_show_toast (GTK_WIDGET (self), result->device_note);
+      }
   }
   gtk_label_set_label (self->phase_label, _("Done: adopt the new version or discard it"));
   set_state (self, "trained");
@@ -442,6 +451,7 @@ start_action (GtkWidget  *widget,
   g_autoptr(GError) error = NULL;
   MvaStore *store = mva_session_get_store (self->session, &error);
   MvaRetrainOptions opts;
+  g_autofree char *device = NULL;
 
   if (store == NULL)
     {
@@ -449,10 +459,12 @@ start_action (GtkWidget  *widget,
       mva_widget_show_toast (GTK_WIDGET (self), msg);
       return;
     }
+  device = g_settings_get_string (mva_session_get_settings (self->session), "device");
   mva_retrain_options_init (&opts);
   if (self->steps > 0)
     opts.steps = self->steps;
   opts.threads = mva_session_get_threads (self->session);
+  opts.device = device; /* copied by mva_assistant_retrain_async */
 
   self->generation++;
   self->cancellable = g_cancellable_new ();

@@ -9,6 +9,7 @@
 
 #include <glib/gi18n.h>
 
+#include "mva-device.h"
 #include "mva-session.h"
 
 struct _MvaSession
@@ -22,6 +23,8 @@ struct _MvaSession
   const char        *model_state;
   char              *model_error;
   GCancellable      *model_cancellable;
+  const char        *device;         /* where the model runs: "cpu" or "cuda" */
+  char              *device_note;    /* why a CUDA preference runs on the CPU */
 };
 
 enum { PROP_0, PROP_MODEL_STATE, N_PROPS };
@@ -46,6 +49,12 @@ library_path_changed_cb (MvaSession *self)
   g_clear_pointer (&self->store, mva_store_unref);
   g_clear_pointer (&self->store_path, g_free);
   mva_session_library_changed (self);
+  mva_session_load_model (self);
+}
+
+static void
+device_changed_cb (MvaSession *self)
+{
   mva_session_load_model (self);
 }
 
@@ -79,6 +88,7 @@ mva_session_finalize (GObject *object)
 
   g_free (self->store_path);
   g_free (self->model_error);
+  g_free (self->device_note);
   G_OBJECT_CLASS (mva_session_parent_class)->finalize (object);
 }
 
@@ -125,6 +135,7 @@ static void
 mva_session_init (MvaSession *self)
 {
   self->model_state = g_intern_static_string ("none");
+  self->device = "cpu";
 }
 
 MvaSession *
@@ -139,6 +150,7 @@ mva_session_new (GSettings *settings)
   g_signal_connect_swapped (settings, "changed::library-path",
                             G_CALLBACK (library_path_changed_cb), self);
   g_signal_connect_swapped (settings, "changed::threads", G_CALLBACK (threads_changed_cb), self);
+  g_signal_connect_swapped (settings, "changed::device", G_CALLBACK (device_changed_cb), self);
   return self;
 }
 
@@ -188,14 +200,20 @@ mva_session_get_store (MvaSession  *self,
 
 typedef struct
 {
-  char  *dir;
-  guint  threads;
+  char      *dir;
+  guint      threads;
+  char      *device_pref;   /* the "device" setting */
+  /* results, read after the task returned */
+  MvaDevice  device;
+  char      *device_note;
 } LoadData;
 
 static void
 load_data_free (LoadData *data)
 {
   g_free (data->dir);
+  g_free (data->device_pref);
+  g_free (data->device_note);
   g_free (data);
 }
 
@@ -209,6 +227,12 @@ load_thread (GTask        *task,
   g_autoptr(GError) error = NULL;
   MvaAssistantModel *model;
 
+  /* may dlopen the CUDA module: here, off the main loop */
+  if (!mva_device_resolve (data->device_pref, FALSE, &data->device, &data->device_note, &error))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
   model = mva_assistant_model_load (data->dir, data->threads, &error);
   if (model == NULL)
     g_task_return_error (task, g_steal_pointer (&error));
@@ -239,6 +263,7 @@ load_done_cb (GObject      *source,
   g_autoptr(MvaSession) self = g_weak_ref_get (ref);
   g_autoptr(GError) error = NULL;
   MvaAssistantModel *model;
+  LoadData *data = g_task_get_task_data (G_TASK (result));
 
   model = g_task_propagate_pointer (G_TASK (result), &error);
   if (self == NULL || (model == NULL && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)))
@@ -256,6 +281,9 @@ load_done_cb (GObject      *source,
       return;
     }
   self->model = model;
+  self->device = mva_device_name (data->device);
+  g_free (self->device_note);
+  self->device_note = g_steal_pointer (&data->device_note);
   set_model_state (self, "ready");
 }
 
@@ -299,6 +327,7 @@ mva_session_load_model (MvaSession *self)
   data = g_new0 (LoadData, 1);
   data->dir = dir;
   data->threads = mva_session_get_threads (self);
+  data->device_pref = g_settings_get_string (self->settings, "device");
   self->model_cancellable = g_cancellable_new ();
   ref = g_new0 (GWeakRef, 1);
   g_weak_ref_init (ref, self);
@@ -331,6 +360,22 @@ mva_session_get_model (MvaSession *self)
 {
   g_return_val_if_fail (MVA_IS_SESSION (self), NULL);
   return self->model;
+}
+
+/* Where the model runs, "cpu" or "cuda" (meaningful once "ready"). */
+const char *
+mva_session_get_device (MvaSession *self)
+{
+  g_return_val_if_fail (MVA_IS_SESSION (self), NULL);
+  return self->device;
+}
+
+/* Why the "device" setting's CUDA runs on the CPU, or NULL. */
+const char *
+mva_session_get_device_note (MvaSession *self)
+{
+  g_return_val_if_fail (MVA_IS_SESSION (self), NULL);
+  return self->device_note;
 }
 
 void

@@ -174,6 +174,26 @@ wait "$pid" || rc=$?
 [ "$rc" -eq 130 ] || fail "Ctrl+C during retrain: exit $rc, not 130"
 [ "$("$cli" models --db "$db" list --json | wc -l)" -eq "$n_before" ] || fail "a cancelled retrain recorded a version"
 
+# --- device: CUDA hidden (no module there): auto and the default run on the CPU and say
+# why; asked for by name it is an error; a bad name is an error ---------------------------
+out=$(MVAEMA_CUDA_MODULE=$dir/none.so "$cli" ask "$img" --family 1 --model "$model" --json \
+  --max-tokens 2 --device auto)
+[ "$(json "$out" "d['device'] == 'cpu' and d['device_note'].startswith('CUDA is not available (')")" = True ] \
+  || fail "ask --device auto: $out"
+out=$(MVAEMA_CUDA_MODULE=$dir/none.so "$cli" ask "$img" --family 1 --model "$model" --json --max-tokens 2)
+[ "$(json "$out" "d['device'] == 'cpu' and 'device_note' in d")" = True ] || fail "ask default device: $out"
+out=$("$cli" ask "$img" --family 1 --model "$model" --json --max-tokens 2 --device cpu)
+[ "$(json "$out" "d['device'] == 'cpu' and 'device_note' not in d")" = True ] || fail "ask --device cpu: $out"
+MVAEMA_CUDA_MODULE=$dir/none.so expect_fail "CUDA is not available" "$cli" ask "$img" --family 1 \
+  --model "$model" --device cuda
+expect_fail "cpu, cuda or auto" "$cli" ask "$img" --family 1 --model "$model" --device tpu
+expect_fail "cpu, cuda or auto" "$cli" train --from-reviews --db "$db" --device tpu
+r=$(MVAEMA_CUDA_MODULE=$dir/none.so "$cli" train --from-reviews --db "$db" --steps 2 --batch 2 \
+  --threads 2 --focus-rounds 0 --device auto --json 2>/dev/null) || fail "train --from-reviews --device auto"
+[ "$(json "$r" "d['device'] == 'cpu' and d['device_note'].startswith('CUDA is not available (')")" = True ] \
+  || fail "retrain device: $r"
+"$cli" models --db "$db" discard "$(json "$r" "d['model_version_id']")" >/dev/null
+
 # --- errors: one line, non-zero ----------------------------------------------------------
 expect_fail "nope.tif" "$cli" ask "$dir/nope.tif" "What is shown?" --model "$model"
 echo "not an image" > "$dir/bad.png"

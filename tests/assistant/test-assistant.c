@@ -13,6 +13,7 @@
 #include <glib/gstdio.h>
 
 #include "mva-assistant.h"
+#include "mva-device.h"
 #include "mva-overlay.h"
 #include "mva-store.h"
 #include "mva-synth.h"
@@ -535,6 +536,7 @@ test_retrain (void)
   o.threads = 1;
   o.focus_rounds = 0; /* the step count below is the main run's (test-assistant-correction.sh
                        * covers the focus rounds) */
+  o.device = "cuda";  /* not available (main() hides the module): trains on the CPU, says why */
   w.thread = g_thread_self ();
   mva_assistant_retrain_async (store, &o, on_retrain_progress, &w, NULL, on_retrain_done, &w);
   while (!w.done)
@@ -547,6 +549,17 @@ test_retrain (void)
   g_assert_cmpuint (w.result->n_reviewed, ==, 2);
   g_assert_cmpuint (w.result->n_corrected, ==, 1);
   g_assert_cmpuint (w.result->focus_rounds, ==, 0);
+  g_assert_cmpstr (w.result->device, ==, "cpu");
+  g_assert_nonnull (w.result->device_note);
+  g_assert_true (g_str_has_prefix (w.result->device_note, "CUDA is not available ("));
+  {
+    g_autofree char *log = g_build_filename (w.result->model_dir, "train-log.json", NULL);
+    g_autofree char *text = NULL;
+
+    g_assert_true (g_file_get_contents (log, &text, NULL, NULL));
+    g_assert_nonnull (strstr (text, "\"device\" : \"cpu\""));
+    g_assert_nonnull (strstr (text, "\"device_note\" : \"CUDA is not available ("));
+  }
   g_assert_true (w.result->heldout_is_train);
   g_assert_cmpint (w.result->base_version_id, ==, base);
   {
@@ -606,6 +619,50 @@ test_retrain (void)
   }
 }
 
+/* Device preferences with the CUDA module hidden (main() points
+ * MVAEMA_CUDA_MODULE at a missing file): the CPU, with a note or an error. */
+static void
+test_device (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *note = NULL;
+  MvaDevice dev = MVA_DEVICE_CUDA;
+
+  g_assert_true (mva_device_resolve ("cpu", TRUE, &dev, &note, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (dev, ==, MVA_DEVICE_CPU);
+  g_assert_null (note);
+  for (guint i = 0; i < 3; i++)
+    {
+      const char *pref = i == 0 ? "cuda" : i == 1 ? "auto" : NULL;
+
+      dev = MVA_DEVICE_CUDA;
+      g_assert_true (mva_device_resolve (pref, FALSE, &dev, &note, &error));
+      g_assert_no_error (error);
+      g_assert_cmpint (dev, ==, MVA_DEVICE_CPU);
+      g_assert_nonnull (note);
+      g_test_message ("%s: %s", pref ? pref : "(default)", note);
+      g_assert_true (g_str_has_prefix (note, "CUDA is not available ("));
+      g_assert_true (g_str_has_suffix (note, "); using the CPU"));
+      g_assert_null (strchr (note, '\n'));
+      g_clear_pointer (&note, g_free);
+    }
+  /* asked for by name (strict): an error; auto stays a fallback */
+  g_assert_false (mva_device_resolve ("cuda", TRUE, &dev, &note, &error));
+  g_assert_error (error, MVA_DEVICE_ERROR, MVA_DEVICE_ERROR_UNAVAILABLE);
+  g_assert_null (note);
+  g_clear_error (&error);
+  g_assert_true (mva_device_resolve ("auto", TRUE, &dev, &note, &error));
+  g_assert_cmpint (dev, ==, MVA_DEVICE_CPU);
+  g_assert_nonnull (note);
+  g_clear_pointer (&note, g_free);
+  g_assert_false (mva_device_resolve ("tpu", FALSE, &dev, &note, &error));
+  g_assert_error (error, MVA_DEVICE_ERROR, MVA_DEVICE_ERROR_INVALID);
+  g_clear_error (&error);
+  g_assert_cmpstr (mva_device_name (MVA_DEVICE_CPU), ==, "cpu");
+  g_assert_cmpstr (mva_device_name (MVA_DEVICE_CUDA), ==, "cuda");
+}
+
 static void
 rm_rf (const char *path)
 {
@@ -630,6 +687,8 @@ main (int argc, char **argv)
   int rc;
 
   g_test_init (&argc, &argv, NULL);
+  /* no CUDA module here, whatever the machine: the fallback path is tested */
+  g_setenv ("MVAEMA_CUDA_MODULE", "/nonexistent/libmvaema-cuda.so", TRUE);
   fx.dir = g_dir_make_tmp ("mva-assistant-XXXXXX", NULL);
   g_assert_nonnull (fx.dir);
   make_model ();
@@ -641,6 +700,7 @@ main (int argc, char **argv)
   g_test_add_func ("/assistant/classify", test_classify);
   g_test_add_func ("/assistant/overlay", test_overlay);
   g_test_add_func ("/assistant/retrain", test_retrain);
+  g_test_add_func ("/assistant/device", test_device);
   rc = g_test_run ();
   rm_rf (fx.dir);
   g_free (fx.dir);

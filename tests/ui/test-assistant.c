@@ -162,6 +162,21 @@ panel_ready (gpointer data)
   return mva_ask_panel_can_ask (data);
 }
 
+static const char *label_wanted;
+
+static gboolean
+label_plain_cpu (gpointer data)
+{
+  return g_str_has_suffix (gtk_label_get_label (data), " · CPU");
+}
+
+/* the label shows label_wanted (a substring) */
+static gboolean
+label_shows (gpointer data)
+{
+  return strstr (gtk_label_get_label (data), label_wanted) != NULL;
+}
+
 static gboolean
 panel_not_asking (gpointer data)
 {
@@ -434,6 +449,38 @@ test_end_to_end (void)
   assert_global_shortcut (GTK_WIDGET (panel), "<Control>k", "ask.classify");
   assert_global_shortcut (GTK_WIDGET (panel), "<Control>h", "ask.toggle-overlay");
   wait_for (panel_ready, panel, "the model");
+
+  /* the "device" setting: CUDA asked for and not there (no module at the
+   * path MVAEMA_CUDA_MODULE names): the model reloads on the CPU and the
+   * model line says so; back to the CPU, the line names it plainly */
+  {
+    GSettings *settings = mva_application_get_settings (app);
+    GtkLabel *model_label = GTK_LABEL (find_widget (GTK_WIDGET (panel), GTK_TYPE_LABEL, "model-label"));
+    g_autofree char *old_module = g_strdup (g_getenv ("MVAEMA_CUDA_MODULE"));
+
+    g_assert_nonnull (model_label);
+    g_setenv ("MVAEMA_CUDA_MODULE", "/nonexistent/libmvaema-cuda.so", TRUE);
+    g_settings_set_string (settings, "device", "cuda");
+    label_wanted = "CPU (CUDA is not available)";
+    wait_for (label_shows, model_label, "the model on the CUDA preference");
+    wait_for (panel_ready, panel, "the model on the CUDA preference");
+    g_test_message ("device cuda: %s / %s", gtk_label_get_label (model_label),
+                    gtk_widget_get_tooltip_text (GTK_WIDGET (model_label)));
+    g_assert_nonnull (strstr (gtk_label_get_label (model_label), "CPU (CUDA is not available)"));
+    /* the line's tooltip gives the reason (no driver, or no module at that path) */
+    g_assert_nonnull (strstr (gtk_widget_get_tooltip_text (GTK_WIDGET (model_label)),
+                              "\nCUDA is not available ("));
+    g_settings_set_string (settings, "device", "cpu");
+    wait_for (label_plain_cpu, model_label, "the model line on the CPU");
+    wait_for (panel_ready, panel, "the model on the CPU");
+    g_assert_true (g_str_has_suffix (gtk_label_get_label (model_label), " · CPU"));
+    g_settings_reset (settings, "device");
+    wait_for (panel_ready, panel, "the model");
+    if (old_module != NULL)
+      g_setenv ("MVAEMA_CUDA_MODULE", old_module, TRUE);
+    else
+      g_unsetenv ("MVAEMA_CUDA_MODULE");
+  }
   activate (panel, "ask.classify");
 
   tick_id = g_timeout_add (10, tick_cb, NULL);
