@@ -95,19 +95,51 @@ curves_add (EvalRun *run,
     }
 }
 
+/* The training curve per epoch (mean step loss) and the validation curve.
+ * A run that stopped part way through its last epoch (steps decide) has a
+ * last epoch of fewer steps than a whole one: it is put where it stopped
+ * (epoch - 1 + steps / steps of a whole epoch) and marked partial. The last
+ * epoch counts as cut short when the others ended in a validation and it did
+ * not (or, with no validation, when it has fewer steps than every other),
+ * and it has fewer steps than the longest whole epoch. */
 static void
 curves_to_report (EvalRun *run)
 {
-  for (guint e = 0; e < run->train_sum->len; e++)
+  guint n_epochs = run->train_sum->len;
+  guint last_n = n_epochs > 0 ? g_array_index (run->train_n, guint, n_epochs - 1) : 0;
+  guint whole = 0, fewest = G_MAXUINT;
+  gboolean any_val = FALSE, partial = FALSE;
+
+  for (guint e = 0; e + 1 < n_epochs; e++)
+    {
+      whole = MAX (whole, g_array_index (run->train_n, guint, e));
+      fewest = MIN (fewest, g_array_index (run->train_n, guint, e));
+      any_val = any_val || isfinite (g_array_index (run->val, double, e));
+    }
+  if (n_epochs >= 2 && last_n > 0 && last_n < whole)
+    partial = any_val ? !isfinite (g_array_index (run->val, double, n_epochs - 1))
+                      : last_n < fewest;
+
+  for (guint e = 0; e < n_epochs; e++)
     {
       guint n = g_array_index (run->train_n, guint, e);
       double v = g_array_index (run->val, double, e);
+      double x = e + 1;
 
+      if (partial && e + 1 == n_epochs)
+        x = e + (double) n / whole;
       if (n > 0)
-        mva_report_add_loss (run->report, run->fold, "train", e + 1,
+        mva_report_add_loss (run->report, run->fold, "train", x,
                              g_array_index (run->train_sum, double, e) / n);
       if (isfinite (v))
         mva_report_add_loss (run->report, run->fold, "val", e + 1, v);
+    }
+  if (partial)
+    {
+      g_autofree char *note = g_strdup_printf ("epoch %u: %u of about %u steps", n_epochs, last_n,
+                                               whole);
+
+      mva_report_mark_partial (run->report, run->fold, "train", note);
     }
 }
 
@@ -307,6 +339,166 @@ evaluate_model (EvalRun         *run,
     }
   mva_cli_progress_done ();
   return TRUE;
+}
+
+/* The last component of a folder path ("runs/m1/" -> "m1"). */
+static char *
+dir_name (const char *path)
+{
+  g_autofree char *abs = g_canonicalize_filename (path, NULL);
+
+  return g_path_get_basename (abs);
+}
+
+/* --- baseline ------------------------------------------------------------------------
+ *
+ * What bench/baseline-majority.py computes: every question answered with the
+ * most common answer of its family among the training pairs (ties: the one
+ * seen first), a family the training pairs lack with the most common answer
+ * overall. */
+
+typedef struct
+{
+  guint count, first;
+} Tally;
+
+typedef struct
+{
+  GHashTable *tallies;  /* family (GINT_TO_POINTER (family + 1)) -> GHashTable answer -> Tally */
+  GHashTable *all;      /* answer -> Tally */
+  guint       n;
+} Majority;
+
+static void
+majority_init (Majority *m)
+{
+  m->tallies = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) g_hash_table_unref);
+  m->all = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  m->n = 0;
+}
+
+static void
+majority_clear (Majority *m)
+{
+  g_clear_pointer (&m->tallies, g_hash_table_unref);
+  g_clear_pointer (&m->all, g_hash_table_unref);
+}
+
+static void
+tally (GHashTable *t, const char *answer, guint index)
+{
+  Tally *c = g_hash_table_lookup (t, answer);
+
+  if (c == NULL)
+    {
+      c = g_new0 (Tally, 1);
+      c->first = index;
+      g_hash_table_insert (t, g_strdup (answer), c);
+    }
+  c->count++;
+}
+
+static void
+majority_add (Majority *m, int family, const char *answer)
+{
+  gpointer key = GINT_TO_POINTER (family + 1);
+  GHashTable *t = g_hash_table_lookup (m->tallies, key);
+
+  if (t == NULL)
+    {
+      t = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+      g_hash_table_insert (m->tallies, key, t);
+    }
+  tally (t, answer, m->n);
+  tally (m->all, answer, m->n);
+  m->n++;
+}
+
+static const char *
+most_common (GHashTable *t)
+{
+  GHashTableIter it;
+  gpointer k, v;
+  const char *best = NULL;
+  const Tally *bt = NULL;
+
+  g_hash_table_iter_init (&it, t);
+  while (g_hash_table_iter_next (&it, &k, &v))
+    {
+      const Tally *c = v;
+
+      if (bt == NULL || c->count > bt->count || (c->count == bt->count && c->first < bt->first))
+        {
+          best = k;
+          bt = c;
+        }
+    }
+  return best;
+}
+
+static const char *
+majority_answer (Majority *m, int family)
+{
+  GHashTable *t = g_hash_table_lookup (m->tallies, GINT_TO_POINTER (family + 1));
+
+  return most_common (t != NULL ? t : m->all);
+}
+
+/* The training pairs of an existing model: its train-log.json "data"
+ * folder's qa.jsonl, when that is still there. FALSE when not at hand. */
+static gboolean
+majority_from_model (Majority *m, const char *model_dir)
+{
+  g_autofree char *log = g_build_filename (model_dir, "train-log.json", NULL);
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autofree char *qa = NULL, *text = NULL;
+  g_auto(GStrv) lines = NULL;
+  JsonObject *root;
+  const char *data;
+
+  if (!json_parser_load_from_file (parser, log, NULL) ||
+      !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+    return FALSE;
+  root = json_node_get_object (json_parser_get_root (parser));
+  data = json_object_get_string_member_with_default (root, "data", NULL);
+  if (data == NULL)
+    return FALSE;
+  qa = g_build_filename (data, "qa.jsonl", NULL);
+  if (!g_file_get_contents (qa, &text, NULL, NULL))
+    return FALSE;
+  lines = g_strsplit (text, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      g_autoptr(JsonNode) node = NULL;
+      JsonObject *o;
+      const char *answer;
+
+      if (g_strstrip (lines[i])[0] == '\0')
+        continue;
+      node = json_from_string (lines[i], NULL);
+      if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
+        continue;
+      o = json_node_get_object (node);
+      answer = json_object_get_string_member_with_default (o, "answer", NULL);
+      if (answer != NULL)
+        majority_add (m, (int) json_object_get_int_member_with_default (o, "family", 0), answer);
+    }
+  return m->n > 0;
+}
+
+/* The baseline's answer to every pair of the fold. */
+static void
+add_baseline (EvalRun *run, Majority *m, MvaDataset *ds, const gboolean *in_fold)
+{
+  for (guint i = 0; i < ds->pairs->len; i++)
+    {
+      const MvaQaPair *pair = &g_array_index (ds->pairs, MvaQaPair, i);
+      const char *refs[2] = { pair->answer, NULL };
+
+      if (in_fold[pair->image])
+        mva_report_add_baseline_answer (run->report, run->fold, majority_answer (m, pair->family),
+                                        refs);
+    }
 }
 
 /* --- folds ------------------------------------------------------------------------- */
@@ -538,9 +730,16 @@ mva_cli_eval (int    argc,
   if (wordnet == NULL)
     fprintf (stderr, "mvaema-cli: eval: %s; METEOR uses exact and stem matches only\n", wn_message);
 
-  title = folds > 1
-            ? g_strdup_printf ("%" G_GUINT64_FORMAT "-fold cross-validation on %s", folds, data)
-            : g_strdup_printf ("Evaluation of %s on %s", model, data);
+  /* names, not (often temporary) paths: the paths are on the model and data lines */
+  {
+    g_autofree char *data_name = dir_name (data);
+    g_autofree char *model_name = model != NULL ? dir_name (model) : NULL;
+
+    title = folds > 1
+              ? g_strdup_printf ("%" G_GUINT64_FORMAT "-fold cross-validation on %s", folds,
+                                 data_name)
+              : g_strdup_printf ("Evaluation of %s on %s", model_name, data_name);
+  }
   report = mva_report_new (title, wordnet);
   for (guint f = 0; f < MVA_SYNTH_N_FAMILIES; f++)
     family_names[f] = mva_synth_family_name (f + 1);
@@ -612,9 +811,19 @@ mva_cli_eval (int    argc,
 
       if (folds == 1)
         {
+          Majority m;
+
           curves_from_log (&run, model);
           if (!evaluate_model (&run, model, ds, in_fold, &error))
             status = 1;
+          majority_init (&m);
+          if (status == 0 && majority_from_model (&m, model))
+            {
+              mva_report_set_baseline (report, "the most common answer of the asked question "
+                                               "family in the model's training pairs");
+              add_baseline (&run, &m, ds, in_fold);
+            }
+          majority_clear (&m);
           continue;
         }
 
@@ -654,9 +863,26 @@ mva_cli_eval (int    argc,
           mva_cli_progress_done ();
           if (status == 0)
             {
+              Majority m;
+
               curves_to_report (&run);
               if (!evaluate_model (&run, fold_model, ds, in_fold, &error))
                 status = 1;
+              majority_init (&m);
+              for (guint i = 0; i < ds->pairs->len; i++)
+                {
+                  const MvaQaPair *pair = &g_array_index (ds->pairs, MvaQaPair, i);
+
+                  if (!in_fold[pair->image])
+                    majority_add (&m, pair->family, pair->answer);
+                }
+              if (status == 0 && m.n > 0)
+                {
+                  mva_report_set_baseline (report, "the most common answer of the asked question "
+                                                   "family in the fold's training pairs");
+                  add_baseline (&run, &m, ds, in_fold);
+                }
+              majority_clear (&m);
             }
         }
       else

@@ -325,6 +325,7 @@ draw_losses (MvaReport  *r,
              GError    **error)
 {
   double left = 70, top = 60, plot_w = 600, plot_h = 300;
+  guint n_line;
   int width = (int) (left + plot_w + 200);
   int height = (int) (top + plot_h + 60);
   double xmin = G_MAXDOUBLE, xmax = -G_MAXDOUBLE, ymin = G_MAXDOUBLE, ymax = -G_MAXDOUBLE;
@@ -400,7 +401,10 @@ draw_losses (MvaReport  *r,
       cairo_set_source_rgb (cr, c[0], c[1], c[2]);
       cairo_set_line_width (cr, 2);
       cairo_set_dash (cr, dash, strcmp (s->name, "train") == 0 ? 0 : 2, 0);
-      for (guint k = 0; k < s->x->len; k++)
+      /* whole epochs joined by the line; a partial last epoch is not one of
+       * them: a hollow point of its own (the caption says so) */
+      n_line = s->partial != NULL ? s->x->len - 1 : s->x->len;
+      for (guint k = 0; k < n_line; k++)
         {
           double x = left + (g_array_index (s->x, double, k) - xmin) / (xmax - xmin) * plot_w;
           double y = top + plot_h - (g_array_index (s->y, double, k) - ymin) / (ymax - ymin) * plot_h;
@@ -410,9 +414,35 @@ draw_losses (MvaReport  *r,
           else
             cairo_line_to (cr, x, y);
         }
-      if (s->x->len == 1)
+      if (n_line == 1)
         cairo_rel_line_to (cr, 0.01, 0);
       cairo_stroke (cr);
+      /* a dot on each whole epoch (a run of one or two epochs is still seen) */
+      cairo_set_dash (cr, NULL, 0, 0);
+      for (guint k = 0; k < n_line && n_line <= 50; k++)
+        {
+          double x = left + (g_array_index (s->x, double, k) - xmin) / (xmax - xmin) * plot_w;
+          double y = top + plot_h - (g_array_index (s->y, double, k) - ymin) / (ymax - ymin) * plot_h;
+
+          cairo_new_sub_path (cr);
+          cairo_arc (cr, x, y, 2.5, 0, 2 * G_PI);
+          cairo_fill (cr);
+        }
+      if (s->partial != NULL)
+        {
+          guint k = s->x->len - 1;
+          double x = left + (g_array_index (s->x, double, k) - xmin) / (xmax - xmin) * plot_w;
+          double y = top + plot_h - (g_array_index (s->y, double, k) - ymin) / (ymax - ymin) * plot_h;
+
+          cairo_set_dash (cr, NULL, 0, 0);
+          cairo_new_sub_path (cr);
+          cairo_arc (cr, x, y, 4, 0, 2 * G_PI);
+          cairo_set_source_rgb (cr, 1, 1, 1);
+          cairo_fill_preserve (cr);
+          cairo_set_source_rgb (cr, c[0], c[1], c[2]);
+          cairo_stroke (cr);
+        }
+      cairo_set_dash (cr, dash, strcmp (s->name, "train") == 0 ? 0 : 2, 0); /* the legend's */
       if (ly < height - 20)
         {
           cairo_move_to (cr, left + plot_w + 16, ly);
@@ -473,8 +503,10 @@ _mva_report_build_html (MvaReport  *r,
   g_autoptr(GString) out = g_string_new (NULL);
   MvaReportStat stats[MVA_REPORT_N_STATS];
   guint n_folds = r->folds->len;
+  gboolean have_baseline;
 
   _mva_report_compute_stats (r, stats);
+  have_baseline = r->baseline != NULL && stats[0].base_folds > 0;
 
   g_string_append (out, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>");
   append_escaped (out, r->title);
@@ -528,8 +560,17 @@ _mva_report_build_html (MvaReport  *r,
                           "without its synonym stage and is lower than the paper's METEOR would be.</p>\n");
 
   /* summary */
-  g_string_append (out, "<h2>Summary</h2>\n<table><tr><th>metric</th><th>this model</th>"
-                        "<th>paper</th><th>what it measures</th></tr>\n");
+  if (have_baseline)
+    {
+      g_string_append (out, "<p>The <i>baseline</i> column scores a model that does not look at "
+                            "the image: ");
+      append_escaped (out, r->baseline);
+      g_string_append (out, ". A model worth its weights scores above it.</p>\n");
+    }
+  g_string_append (out, "<h2>Summary</h2>\n<table><tr><th>metric</th><th>this model</th>");
+  if (have_baseline)
+    g_string_append (out, "<th>baseline</th>");
+  g_string_append (out, "<th>paper</th><th>what it measures</th></tr>\n");
   for (guint k = 0; k < MVA_REPORT_N_STATS; k++)
     {
       MvaReportStat *st = &stats[k];
@@ -541,6 +582,12 @@ _mva_report_build_html (MvaReport  *r,
         g_string_append_printf (out, "<td>%.3f ± %.3f</td>", st->mean, st->std);
       else
         g_string_append_printf (out, "<td>%.3f</td>", st->mean);
+      if (have_baseline && st->base_folds == 0)
+        g_string_append (out, "<td>—</td>");
+      else if (have_baseline && st->base_folds > 1)
+        g_string_append_printf (out, "<td>%.3f ± %.3f</td>", st->base_mean, st->base_std);
+      else if (have_baseline)
+        g_string_append_printf (out, "<td>%.3f</td>", st->base_mean);
       if (st->paper >= 0)
         g_string_append_printf (out, "<td>%.3f</td>", st->paper);
       else
@@ -626,7 +673,20 @@ _mva_report_build_html (MvaReport  *r,
                             "from the training targets; it should fall and level off. A validation "
                             "loss (dashed) that rises while the training loss keeps falling means "
                             "the model is memorising instead of learning.</p>\n");
-      append_figure (out, url, "loss curves", "Loss per epoch of each training run.");
+      {
+        g_autoptr(GString) caption = g_string_new ("Loss per epoch of each training run.");
+
+        for (guint i = 0; i < r->losses->len; i++)
+          {
+            MvaLossSeries *s = r->losses->pdata[i];
+
+            if (s->partial != NULL)
+              g_string_append_printf (caption, " Fold %u %s: the hollow point is a partial last "
+                                      "epoch (%s), drawn where it stopped and not joined to the "
+                                      "whole epochs.", s->fold + 1, s->name, s->partial);
+          }
+        append_figure (out, url, "loss curves", caption->str);
+      }
     }
 
   /* examples */

@@ -15,6 +15,7 @@ typedef struct
   guint   fold;
   GArray *x;         /* double epochs */
   GArray *y;         /* double losses */
+  char   *partial;   /* the last point is a partial epoch: how far it got; or NULL */
 } MvaLossSeries;
 
 typedef struct
@@ -31,6 +32,7 @@ typedef struct
 {
   MvaTextScorer   *text;      /* every answer of the fold */
   MvaClassMetrics *classes;   /* NULL until the first classification */
+  MvaTextScorer   *baseline;  /* the baseline's answers; NULL until one is added */
 } MvaReportFold;
 
 /* one summary row: mean and sample standard deviation over folds */
@@ -43,6 +45,9 @@ typedef struct
   double      mean;
   double      std;
   guint       n_folds;    /* folds that had data for it */
+  double      base_mean;  /* the baseline (text metrics), when base_folds > 0 */
+  double      base_std;
+  guint       base_folds;
 } MvaReportStat;
 
 #define MVA_REPORT_N_STATS 11
@@ -65,6 +70,7 @@ struct _MvaReport
   MvaClassMetrics *all_classes;     /* all folds pooled; NULL until used */
   GPtrArray       *losses;          /* MvaLossSeries* */
   GPtrArray       *examples;        /* MvaReportExample*, lowest METEOR first */
+  char            *baseline;        /* what the baseline is, or NULL */
 };
 
 void    _mva_report_compute_stats (MvaReport     *report,

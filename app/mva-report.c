@@ -23,6 +23,8 @@ fold_free (gpointer data)
 
   mva_text_scorer_free (fold->text);
   mva_class_metrics_free (fold->classes);
+  if (fold->baseline != NULL)
+    mva_text_scorer_free (fold->baseline);
   g_free (fold);
 }
 
@@ -32,6 +34,7 @@ loss_free (gpointer data)
   MvaLossSeries *s = data;
 
   g_free (s->name);
+  g_free (s->partial);
   g_array_unref (s->x);
   g_array_unref (s->y);
   g_free (s);
@@ -73,6 +76,7 @@ mva_report_free (MvaReport *r)
   g_free (r->model);
   g_free (r->model_details);
   g_free (r->data);
+  g_free (r->baseline);
   g_free (r->created);
   g_strfreev (r->class_names);
   g_strfreev (r->family_names);
@@ -283,6 +287,55 @@ mva_report_add_loss (MvaReport  *r,
   return TRUE;
 }
 
+gboolean
+mva_report_mark_partial (MvaReport  *r,
+                         guint       fold,
+                         const char *series,
+                         const char *note)
+{
+  g_return_val_if_fail (r != NULL, FALSE);
+  g_return_val_if_fail (series != NULL && note != NULL, FALSE);
+  for (guint i = 0; i < r->losses->len; i++)
+    {
+      MvaLossSeries *s = r->losses->pdata[i];
+
+      if (s->fold == fold && strcmp (s->name, series) == 0 && s->x->len > 0)
+        {
+          g_free (s->partial);
+          s->partial = g_strdup (note);
+          return TRUE;
+        }
+    }
+  return FALSE;
+}
+
+void
+mva_report_set_baseline (MvaReport  *r,
+                         const char *description)
+{
+  g_return_if_fail (r != NULL);
+  g_free (r->baseline);
+  r->baseline = g_strdup (description);
+}
+
+gboolean
+mva_report_add_baseline_answer (MvaReport          *r,
+                                guint               fold,
+                                const char         *answer,
+                                const char * const *references)
+{
+  MvaReportFold *f;
+
+  g_return_val_if_fail (r != NULL, FALSE);
+  if (fold >= r->folds->len || answer == NULL || references == NULL || references[0] == NULL)
+    return FALSE;
+  f = r->folds->pdata[fold];
+  if (f->baseline == NULL)
+    f->baseline = mva_text_scorer_new (r->wordnet);
+  mva_text_scorer_add (f->baseline, answer, references, NULL);
+  return TRUE;
+}
+
 /* --- summary ----------------------------------------------------------------------- */
 
 static void
@@ -323,10 +376,11 @@ _mva_report_compute_stats (MvaReport     *r,
   };
   guint nf = r->folds->len;
   g_autofree double *values = g_new0 (double, nf + 1);
+  g_autofree double *base = g_new0 (double, nf + 1);
 
   for (guint k = 0; k < MVA_REPORT_N_STATS; k++)
     {
-      guint n = 0;
+      guint n = 0, nb = 0;
 
       stats[k] = rows[k];
       for (guint i = 0; i < nf; i++)
@@ -351,6 +405,13 @@ _mva_report_compute_stats (MvaReport     *r,
                 case 6: values[n++] = corpus.bleu2; break;
                 default: values[n++] = corpus.bleu4; break;
                 }
+              if (f->baseline != NULL && mva_text_scorer_get_count (f->baseline) > 0)
+                {
+                  mva_text_scorer_get_corpus (f->baseline, &corpus, &means);
+                  base[nb++] = k == 0 ? means.bleu2 : k == 1 ? means.bleu4 : k == 2 ? means.rouge1
+                             : k == 3 ? means.rouge2 : k == 4 ? means.rougeL : k == 5 ? means.meteor
+                             : k == 6 ? corpus.bleu2 : corpus.bleu4;
+                }
             }
           else
             {
@@ -368,6 +429,14 @@ _mva_report_compute_stats (MvaReport     *r,
             }
         }
       stat_finish (&stats[k], values, n);
+      {
+        MvaReportStat b = { 0 };
+
+        stat_finish (&b, base, nb);
+        stats[k].base_mean = b.mean;
+        stats[k].base_std = b.std;
+        stats[k].base_folds = b.n_folds;
+      }
     }
 }
 
@@ -496,9 +565,17 @@ mva_report_to_json (MvaReport *r)
         json_builder_add_double_value (b, stats[k].paper);
       else
         json_builder_add_null_value (b);
+      if (stats[k].base_folds > 0)
+        {
+          json_builder_set_member_name (b, "baseline");
+          json_builder_add_double_value (b, stats[k].base_mean);
+          json_builder_set_member_name (b, "baseline_std");
+          json_builder_add_double_value (b, stats[k].base_std);
+        }
       json_builder_end_object (b);
     }
   json_builder_end_object (b);
+  add_string_or_null (b, "baseline", r->baseline);
 
   json_builder_set_member_name (b, "per_fold");
   json_builder_begin_array (b);
@@ -580,6 +657,8 @@ mva_report_to_json (MvaReport *r)
       for (guint k = 0; k < s->y->len; k++)
         json_builder_add_double_value (b, g_array_index (s->y, double, k));
       json_builder_end_array (b);
+      if (s->partial != NULL)
+        add_string_or_null (b, "last_partial", s->partial);
       json_builder_end_object (b);
     }
   json_builder_end_array (b);

@@ -19,6 +19,9 @@
  *   mva_report_add_answer (r, f, family, question, answer, references);
  *   mva_report_add_classification (r, f, true_class, scores);   // one per class
  *   mva_report_add_loss (r, f, "train", epoch, loss);
+ *   mva_report_mark_partial (r, f, "train", "epoch 3: 120 of 400 steps"); // a cut-short last point
+ *   mva_report_set_baseline (r, "most common answer of the asked family");
+ *   mva_report_add_baseline_answer (r, f, baseline_answer, references);
  *   mva_report_write (r, "out/report", &error);
  *
  * Standard deviations are sample standard deviations (n - 1) over folds; 0
@@ -75,6 +78,25 @@ gboolean   mva_report_add_loss          (MvaReport           *report,
                                          const char          *series,
                                          double               epoch,
                                          double               loss);
+/* The last point added to a loss series is an epoch the run stopped part
+ * way through (note says how far, e.g. "epoch 3: 120 of 400 steps"): the
+ * chart draws it as a hollow point, apart from the whole epochs, and
+ * report.json gives the note as "last_partial". FALSE when there is no such
+ * series. */
+gboolean   mva_report_mark_partial      (MvaReport           *report,
+                                         guint                fold,
+                                         const char          *series,
+                                         const char          *note);
+/* A baseline the model should beat, answering the same questions (e.g. the
+ * most common answer of the asked family in the training pairs): its text
+ * scores appear next to the model's in the summary ("baseline" in
+ * report.json). */
+void       mva_report_set_baseline      (MvaReport           *report,
+                                         const char          *description);
+gboolean   mva_report_add_baseline_answer (MvaReport         *report,
+                                           guint              fold,
+                                           const char        *answer,
+                                           const char * const *references);
 /* Adds the members "bleu2", "bleu4", "rouge1", "rouge2", "rougeL", "meteor"
  * of s to the object b is building (report.json and `mvaema-cli metrics`). */
 void       mva_report_add_text_scores_json (JsonBuilder         *b,

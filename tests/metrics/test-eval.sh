@@ -3,7 +3,11 @@
 # test-eval.sh: `mvaema-cli eval` end to end on a tiny synth set with a tiny
 # model: one held-out evaluation of a trained model and a 2-fold
 # cross-validation, both writing report.json + report.html; the counts in the
-# report, the three embedded figures, and one-line errors on bad options.
+# report, the three embedded figures, and one-line errors on bad options; the
+# title names the model and data folders (not their paths), the baseline (the
+# most common answer of the family, as bench/baseline-majority.py scores it)
+# sits next to the model's scores, and a partial last epoch of the loss curve
+# is placed where it stopped and marked.
 set -euo pipefail
 cli=${MVAEMA_CLI:?MVAEMA_CLI not set}
 py=/usr/bin/python3
@@ -16,7 +20,9 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 pairs=$(wc -l < "$dir/data/qa.jsonl")
 [ "$pairs" -eq 100 ] || fail "expected 100 pairs, got $pairs"
 
-"$cli" train --data "$dir/data" --out "$dir/model" --config small --steps 3 --batch 4 \
+# 40 steps of batch 4 on 9 training images (10 pairs each): one whole epoch and
+# part of a second
+"$cli" train --data "$dir/data" --out "$dir/model" --config small --steps 40 --batch 4 \
   --vocab 300 --threads 2 > /dev/null 2> "$dir/train.err" || { cat "$dir/train.err"; fail "train"; }
 
 # --- one held-out evaluation ----------------------------------------------------
@@ -44,6 +50,39 @@ assert len(imgs) == 3, len(imgs)
 for b in imgs:
     assert base64.b64decode(b)[:8] == b'\x89PNG\r\n\x1a\n'
 assert 'http://' not in html and 'https://' not in html
+# the title: folder names, not paths
+assert d['title'] == 'Evaluation of model on data', d['title']
+# a partial last epoch: where it stopped, marked, and said so under the chart
+log = json.load(open(sys.argv[1] + '/../model/train-log.json'))
+epochs = sorted({s['epoch'] for s in log['step_log']})
+assert len(epochs) == 2, epochs
+train = [c for c in d['loss_curves'] if c['series'] == 'train'][0]
+assert 1 < train['epoch'][-1] < 2, train['epoch']
+assert train['epoch'][:-1] == [1.0], train['epoch']
+assert train['last_partial'].startswith('epoch 2: '), train
+assert 'partial last epoch' in html
+# the baseline is at hand (the model's training data): a column of the summary
+assert d['baseline'].startswith('the most common answer'), d['baseline']
+for k in ('bleu2', 'bleu4', 'rougeL', 'meteor'):
+    assert 0.0 <= d['summary'][k]['baseline'] <= 1.0, (k, d['summary'][k])
+assert 'top1' in d['summary'] and 'baseline' not in d['summary']['top1']
+assert '<th>baseline</th>' in html
+PY
+# the same baseline as bench/baseline-majority.py (training pairs = the evaluation data here)
+src=${MVAEMA_SOURCE_DIR:?MVAEMA_SOURCE_DIR not set}
+"$py" "$src/bench/baseline-majority.py" --cli "$cli" --train "$dir/data/qa.jsonl" \
+  --heldout "$dir/data/qa.jsonl" > "$dir/base.json" || fail "baseline-majority.py"
+"$py" - "$dir/r1/report.json" "$dir/base.json" <<'PY' || fail "baseline differs from bench/baseline-majority.py"
+import json, sys
+d = json.load(open(sys.argv[1]))
+b = json.load(open(sys.argv[2]))['corpus']
+print('baseline bleu4: report', d['summary']['bleu4']['baseline'], 'script', b)
+# the script's corpus line: bleu2/4 pooled over answers, mean_bleu2/4 and the rest means
+pairs = {'bleu2': 'mean_bleu2', 'bleu4': 'mean_bleu4', 'corpus_bleu2': 'bleu2',
+         'corpus_bleu4': 'bleu4', 'rouge1': 'rouge1', 'rouge2': 'rouge2', 'rougeL': 'rougeL',
+         'meteor': 'meteor'}
+for k, kb in pairs.items():
+    assert abs(d['summary'][k]['baseline'] - b[kb]) < 1e-9, (k, d['summary'][k]['baseline'], b[kb])
 PY
 
 # --- 2-fold cross-validation ----------------------------------------------------
@@ -61,6 +100,8 @@ assert sum(f['answers'] for f in d['per_fold']) == 100, d['per_fold']
 assert d['classification']['count'] == 10
 assert d['summary']['top1']['folds'] == 2
 assert {c['fold'] for c in d['loss_curves']} == {0, 1}
+assert d['title'] == '2-fold cross-validation on data', d['title']
+assert d['summary']['bleu4']['folds'] == 2 and 'baseline' in d['summary']['bleu4'], d['summary']['bleu4']
 PY
 [ -z "$(ls -A "$dir/tmp")" ] || fail "fold folders left behind: $(ls "$dir/tmp")"
 

@@ -85,6 +85,17 @@ make_report (void)
       g_assert_true (mva_report_add_loss (r, f1, "train", e, 2.9 / e));
     }
   g_assert_false (mva_report_add_loss (r, f1, "train", 6, NAN));
+  /* fold 1 stopped a third into epoch 6 */
+  g_assert_true (mva_report_add_loss (r, f1, "train", 5 + 1.0 / 3, 0.45));
+  g_assert_true (mva_report_mark_partial (r, f1, "train", "epoch 6: 10 of about 30 steps"));
+  g_assert_false (mva_report_mark_partial (r, f1, "val", "no such series"));
+  g_assert_false (mva_report_mark_partial (r, 7, "train", "no such fold"));
+
+  /* baseline: fold 0 answers right (ROUGE-L 1), fold 1 says nothing in common (0) */
+  mva_report_set_baseline (r, "the most common answer of the family");
+  g_assert_true (mva_report_add_baseline_answer (r, f0, refs[0], refs));
+  g_assert_true (mva_report_add_baseline_answer (r, f1, "Nothing here.", refs));
+  g_assert_false (mva_report_add_baseline_answer (r, 9, "x", refs));
   return r;
 }
 
@@ -113,6 +124,35 @@ test_json (void)
   g_assert_cmpint (json_array_get_int_element (json_array_get_array_element (confusion, 2), 2), ==, 1);
   g_assert_cmpfloat_with_epsilon (json_object_get_double_member (cls, "top1"), 0.75, 1e-12);
   g_assert_cmpuint (json_array_get_length (json_object_get_array_member (o, "loss_curves")), ==, 3);
+  {
+    JsonArray *curves = json_object_get_array_member (o, "loss_curves");
+    guint partial = 0;
+
+    for (guint i = 0; i < json_array_get_length (curves); i++)
+      {
+        JsonObject *c = json_array_get_object_element (curves, i);
+
+        if (json_object_has_member (c, "last_partial"))
+          {
+            JsonArray *x = json_object_get_array_member (c, "epoch");
+
+            partial++;
+            g_assert_cmpint (json_object_get_int_member (c, "fold"), ==, 1);
+            g_assert_cmpstr (json_object_get_string_member (c, "last_partial"), ==,
+                             "epoch 6: 10 of about 30 steps");
+            g_assert_cmpuint (json_array_get_length (x), ==, 6);
+            g_assert_cmpfloat_with_epsilon (json_array_get_double_element (x, 5), 5 + 1.0 / 3, 1e-12);
+          }
+      }
+    g_assert_cmpuint (partial, ==, 1);
+  }
+  /* the baseline next to the model: ROUGE-L 1 and 0 -> mean 0.5, std sqrt (0.5) */
+  g_assert_cmpstr (json_object_get_string_member (o, "baseline"), ==,
+                   "the most common answer of the family");
+  g_assert_cmpfloat_with_epsilon (json_object_get_double_member (rougeL, "baseline"), 0.5, 1e-12);
+  g_assert_cmpfloat_with_epsilon (json_object_get_double_member (rougeL, "baseline_std"),
+                                  sqrt (0.5), 1e-12);
+  g_assert_false (json_object_has_member (top1, "baseline"));
   g_assert_cmpuint (json_array_get_length (json_object_get_array_member (o, "families")), ==, 2);
   g_assert_false (json_object_get_boolean_member (o, "wordnet"));
 }
@@ -146,6 +186,9 @@ test_write (void)
   g_assert_null (strstr (html, "src=\"http"));
   g_assert_null (strstr (html, "<script"));
   g_assert_nonnull (strstr (html, "0.750 ± 0.354"));
+  g_assert_nonnull (strstr (html, "<th>baseline</th>"));
+  g_assert_nonnull (strstr (html, "Fold 2 train: the hollow point is a partial last epoch "
+                                  "(epoch 6: 10 of about 30 steps)"));
   for (p = strstr (html, "src=\"data:image/png;base64,"); p != NULL;
        p = strstr (p + 1, "src=\"data:image/png;base64,"))
     {
