@@ -210,7 +210,8 @@ update_model_label (MvaAskPanel *self)
       if (note != NULL && g_strcmp0 (pref, "cuda") == 0)
         {
           text = g_strdup_printf (_("Model: %s · CPU (CUDA is not available)"), name);
-          mva_widget_show_toast (GTK_WIDGET (self), note);
+          if (gtk_widget_get_root (GTK_WIDGET (self)) != NULL)
+            mva_widget_show_toast (GTK_WIDGET (self), note);
         }
       else
         text = g_strdup_printf (on_gpu ? _("Model: %s · GPU") : _("Model: %s · CPU"), name);
