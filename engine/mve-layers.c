@@ -307,9 +307,16 @@ mm_part (void *arg, int64_t p)
         }
       return;
     }
-  if (j->dinp != NULL && r0 < r1)
-    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, (int) (r1 - r0), j->IC, j->OC, 1.0f,
-                 j->dout + r0 * j->OC, j->OC, j->w, j->IC, j->dbeta, j->dinp + r0 * j->IC, j->IC);
+  // dinp by blocks of rows, as the forward: with beta 0 OpenBLAS first
+  // clears its output, which then stays in cache for the product
+  if (j->dinp != NULL)
+    for (int64_t b0 = r0; b0 < r1; b0 += 128)
+      {
+        int64_t nb = r1 - b0 < 128 ? r1 - b0 : 128;
+        cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, (int) nb, j->IC, j->OC, 1.0f,
+                     j->dout + b0 * j->OC, j->OC, j->w, j->IC, j->dbeta, j->dinp + b0 * j->IC,
+                     j->IC);
+      }
   int oc = (j->OC + j->parts - 1) / j->parts;
   int o0 = (int) p * oc, o1 = o0 + oc < j->OC ? o0 + oc : j->OC;
   if (o0 >= o1 || j->N <= 0)

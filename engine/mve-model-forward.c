@@ -190,9 +190,15 @@ _mve_arena_prepare (struct mve_model *m, const struct mve_dims *d)
   size_t need = plan_all (m, d, NULL);
   if (need > m->arena_cap)
     {
+      // a quarter more than this batch needs: the next batch with slightly
+      // longer sequences then reuses the arena instead of faulting in fresh
+      // pages; pages never touched cost no memory
+      size_t cap = (need + need / 4 + ALIGN_F - 1) / ALIGN_F * ALIGN_F;
       free (m->arena);
-      m->arena = aligned_alloc (64, need * sizeof (float));
-      m->arena_cap = m->arena ? need : 0;
+      m->arena = aligned_alloc (64, cap * sizeof (float));
+      if (m->arena == NULL)
+        m->arena = aligned_alloc (64, (cap = need) * sizeof (float));
+      m->arena_cap = m->arena ? cap : 0;
       if (m->arena == NULL)
         return _mve_fail (m, NULL, 0, MVE_STATUS_ALLOC_FAILED, "out of memory for activations (%zu MB)",
                           need * sizeof (float) >> 20);
