@@ -17,6 +17,7 @@ typedef struct
   gpointer               user_data;
   double                 last_loss;
   guint64                offset, total;
+  gboolean               focusing;
 } FinetuneRun;
 
 static void
@@ -34,7 +35,7 @@ on_progress (const MvaTrainProgress *p,
       rp.total = p->total;
       break;
     case MVA_TRAIN_PHASE_STEP:
-      rp.phase = MVA_RETRAIN_PHASE_TRAINING;
+      rp.phase = run->focusing ? MVA_RETRAIN_PHASE_FOCUSING : MVA_RETRAIN_PHASE_TRAINING;
       rp.done = run->offset + p->step;
       rp.total = run->total;
       rp.loss = p->loss;
@@ -61,7 +62,7 @@ _mva_assistant_finetune (const MvaFinetuneArgs  *args,
 {
   MvaTrainOptions opts;
   FinetuneRun run = { progress, user_data, NAN, args->step_offset,
-                      args->total_steps ? args->total_steps : args->steps };
+                      args->total_steps ? args->total_steps : args->steps, args->focusing };
   gboolean cancelled = FALSE;
   g_autoptr(GError) local = NULL;
 

@@ -22,6 +22,7 @@ typedef struct
   guint64     seed;
   guint64     step_offset;  /* progress reports step_offset + step of total_steps */
   guint64     total_steps;  /* 0: steps */
+  gboolean    focusing;     /* steps are reported as MVA_RETRAIN_PHASE_FOCUSING */
   const char *device;       /* preference (mva-device.h) */
 } MvaFinetuneArgs;
 

@@ -681,7 +681,7 @@ focus_corrections (const MvaRetrainOptions *o,
   g_autofree char *data_dir = g_build_filename (focus_dir, "data", NULL);
   g_autofree char *model_dir = g_build_filename (focus_dir, "model", NULL);
   guint next_partner = 0;
-  guint64 budget = o->steps * o->batch, used = 0;
+  guint64 budget = o->steps * o->batch, used = 0, steps_done = 0;
 
   res->focus_rounds = 0;
   res->n_reflected = 0;
@@ -763,9 +763,14 @@ focus_corrections (const MvaRetrainOptions *o,
       args.threads = o->threads;
       args.seed = o->seed + res->focus_rounds + 1;
       args.device = o->device;
-      args.step_offset = o->steps + focus_steps (res->focus_rounds);
-      args.total_steps = MAX (o->steps + focus_steps ((guint) o->focus_rounds),
-                              args.step_offset + args.steps);
+      /* progress: steps of the focus rounds so far, of at most all rounds' (the budget's cap
+       * at this round's batch size) */
+      args.focusing = TRUE;
+      args.step_offset = steps_done;
+      args.total_steps = MAX (MIN (focus_steps ((guint) o->focus_rounds),
+                                   steps_done + args.steps + (budget - used) / args.batch),
+                              steps_done + args.steps);
+      steps_done += args.steps;
       if (!_mva_assistant_finetune (&args, progress, user_data, cancellable, &res->final_loss,
                                     error))
         {
@@ -833,7 +838,7 @@ mva_assistant_retrain (MvaStore                *store,
   g_autofree char *base_esc = NULL;
   g_autofree char *metrics_json = NULL;
   MvaQaFilter f = { 0 };
-  MvaFinetuneArgs args;
+  MvaFinetuneArgs args = { 0 };
   MvaTextScores old_s = { 0 }, new_s = { 0 };
   MvaModelVersion mv = { 0 };
   gint64 t0 = g_get_monotonic_time ();

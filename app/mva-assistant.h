@@ -307,6 +307,8 @@ typedef enum
   MVA_RETRAIN_PHASE_TRAINING,   /* one step finished: step/total, loss */
   MVA_RETRAIN_PHASE_EVALUATING, /* old and new model on held-out pairs (done/total) */
   MVA_RETRAIN_PHASE_SAVING,
+  MVA_RETRAIN_PHASE_FOCUSING,   /* one step of the focus rounds on corrections not yet learned:
+                                 * done/total within those rounds, loss */
 } MvaRetrainPhase;
 
 typedef struct

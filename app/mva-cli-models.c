@@ -162,6 +162,10 @@ on_retrain_progress (const MvaRetrainProgress *p,
       mva_cli_progress ("train: step %" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT " loss %.4f",
                         p->done, p->total, p->loss);
       break;
+    case MVA_RETRAIN_PHASE_FOCUSING:
+      mva_cli_progress ("train: learning the corrections, step %" G_GUINT64_FORMAT "/%"
+                        G_GUINT64_FORMAT " loss %.4f", p->done, p->total, p->loss);
+      break;
     case MVA_RETRAIN_PHASE_EVALUATING:
       mva_cli_progress ("train: comparing old and new model %" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT,
                         p->done, p->total);

@@ -47,6 +47,8 @@ struct _MvaImprovePage
   guint64         steps;
   GCancellable   *cancellable;
   gint64          new_version_id;  /* waiting for adopt/discard; 0 none */
+  guint64         last_step;       /* of the running fine-tune's main run: the loss plot's
+                                    * x continues from it through the focus rounds */
   gint64          n_new;
   char           *report_dir;      /* folder holding the current model's report */
 };
@@ -367,6 +369,14 @@ progress_cb (const MvaRetrainProgress *p,
       if (p->total > 0)
         gtk_progress_bar_set_fraction (self->progress, (double) p->done / p->total);
       mva_loss_plot_add (self->plot, (double) p->done, p->loss);
+      self->last_step = p->done;
+      break;
+    case MVA_RETRAIN_PHASE_FOCUSING:
+      text = g_strdup_printf (_("Learning the corrections: step %" G_GUINT64_FORMAT " of %"
+                                G_GUINT64_FORMAT " · loss %.4f"), p->done, p->total, p->loss);
+      if (p->total > 0)
+        gtk_progress_bar_set_fraction (self->progress, (double) p->done / p->total);
+      mva_loss_plot_add (self->plot, (double) (self->last_step + p->done), p->loss);
       break;
     case MVA_RETRAIN_PHASE_EVALUATING:
       text = g_strdup_printf (_("Comparing the old and new model… %" G_GUINT64_FORMAT " of %"
@@ -426,6 +436,15 @@ retrain_done_cb (GObject      *source,
                        result->old_bleu4, result->new_bleu4, result->old_rouge_l, result->new_rouge_l,
                        result->old_meteor, result->new_meteor);
 
+    if (result->n_corrected > 0)
+      {
+        g_autofree char *more = g_strdup_printf (
+          _("%s\nCorrections the new version gives word for word: %u of %u"), text,
+          result->n_reflected, MIN (result->n_corrected, 40u));
+
+        g_free (text);
+        text = g_steal_pointer (&more);
+      }
     gtk_label_set_label (self->result_label, text);
     if (result->device_note != NULL)
       {
@@ -469,6 +488,7 @@ start_action (GtkWidget  *widget,
   self->generation++;
   self->cancellable = g_cancellable_new ();
   mva_loss_plot_clear (self->plot);
+  self->last_step = 0;
   gtk_progress_bar_set_fraction (self->progress, 0.0);
   gtk_label_set_label (self->phase_label, _("Starting…"));
   set_state (self, "training");

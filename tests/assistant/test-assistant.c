@@ -445,6 +445,8 @@ typedef struct
 {
   guint             n_progress;
   guint             n_steps;
+  guint             n_focus;         /* FOCUSING steps, each done = n_focus of a fixed total */
+  guint64           focus_total;
   gboolean          other_thread;
   GThread          *thread;
   gboolean          done;
@@ -466,6 +468,14 @@ on_retrain_progress (const MvaRetrainProgress *p, gpointer user)
     {
       w->n_steps++;
       g_assert_true (isfinite (p->loss));
+    }
+  if (p->phase == MVA_RETRAIN_PHASE_FOCUSING)
+    {
+      w->n_focus++;
+      g_assert_true (isfinite (p->loss));
+      g_assert_cmpuint (p->done, ==, w->n_focus);
+      g_assert_cmpuint (p->done, <=, p->total);
+      w->focus_total = p->total;
     }
 }
 
@@ -598,6 +608,34 @@ test_retrain (void)
   g_assert_true (mva_assistant_discard (store, w.result->model_version_id, &error));
   g_assert_false (g_file_test (w.result->model_dir, G_FILE_TEST_EXISTS));
   mva_retrain_result_free (w.result);
+
+  /* with focus rounds: 3 steps cannot teach the tiny model the correction, so
+   * a focus round follows, capped by the main run's 3 x 2 pairs: 3 steps of
+   * the correction and one replay partner */
+  {
+    RetrainWatch fw = { 0 };
+
+    o.focus_rounds = 4;
+    fw.thread = g_thread_self ();
+    mva_assistant_retrain_async (store, &o, on_retrain_progress, &fw, NULL, on_retrain_done, &fw);
+    while (!fw.done)
+      g_main_context_iteration (NULL, TRUE);
+    g_assert_no_error (fw.error);
+    g_assert_nonnull (fw.result);
+    g_assert_cmpuint (fw.n_steps, ==, 3);
+    g_assert_cmpuint (fw.result->n_corrected, ==, 1);
+    g_assert_cmpuint (fw.result->focus_rounds, ==, 1);
+    g_assert_cmpuint (fw.n_focus, ==, 3);
+    g_assert_cmpuint (fw.focus_total, ==, 3);
+    g_assert_true (mva_assistant_discard (store, fw.result->model_version_id, &error));
+    g_assert_false (g_file_test (fw.result->model_dir, G_FILE_TEST_EXISTS));
+    {
+      g_autofree char *focus = g_build_filename (fw.result->model_dir, "focus", NULL);
+
+      g_assert_false (g_file_test (focus, G_FILE_TEST_EXISTS));
+    }
+    mva_retrain_result_free (fw.result);
+  }
 
   /* cancelled: nothing recorded */
   versions = mva_store_list_model_versions (store, &error);
