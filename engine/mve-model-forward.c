@@ -27,7 +27,7 @@
 #include <string.h>
 
 #define ALIGN_F 16 // floats (64 bytes)
-#define LM_CHUNK 64 // LM-head rows per fused loss/gradient pass
+#define LM_CHUNK 256 // LM-head rows per fused loss/gradient pass
 #define PATCH_CHUNK 8 // images per im2col pass (patches are rebuilt in backward)
 
 // --- arena -------------------------------------------------------------------------------
