@@ -583,22 +583,40 @@ def_decoder (struct mve_model *m)
 
 // --- embeddings --------------------------------------------------------------------------
 // images (B, ch, H, W) -> patches (B*P, K) in conv-weight order (c, py, px)
-static void
-im2col (float *patches, const float *images, int B, int ch, int S, int p)
+struct im2col_job
 {
+  float *patches;
+  const float *images;
+  int ch, S, p;
+};
+
+// one image of the chunk per call
+static void
+im2col_one (void *arg, int64_t b)
+{
+  const struct im2col_job *j = arg;
+  int ch = j->ch, S = j->S, p = j->p;
+  float *patches = j->patches;
+  const float *images = j->images;
   int G = S / p;
   int64_t K = (int64_t) ch * p * p;
-  for (int b = 0; b < B; b++)
-    for (int gy = 0; gy < G; gy++)
-      for (int gx = 0; gx < G; gx++)
-        {
-          float *row = patches + ((int64_t) b * G * G + gy * G + gx) * K;
-          for (int c = 0; c < ch; c++)
-            for (int iy = 0; iy < p; iy++)
-              memcpy (row + ((int64_t) c * p + iy) * p,
-                      images + (((int64_t) b * ch + c) * S + gy * p + iy) * S + gx * p,
-                      sizeof (float) * p);
-        }
+  for (int gy = 0; gy < G; gy++)
+    for (int gx = 0; gx < G; gx++)
+      {
+        float *row = patches + ((int64_t) b * G * G + gy * G + gx) * K;
+        for (int c = 0; c < ch; c++)
+          for (int iy = 0; iy < p; iy++)
+            memcpy (row + ((int64_t) c * p + iy) * p,
+                    images + (((int64_t) b * ch + c) * S + gy * p + iy) * S + gx * p,
+                    sizeof (float) * p);
+      }
+}
+
+static void
+im2col (struct mve_model *m, float *patches, const float *images, int B, int ch, int S, int p)
+{
+  struct im2col_job j = { patches, images, ch, S, p };
+  mve_parallel_for (m->threads, B, im2col_one, &j);
 }
 
 void
@@ -611,7 +629,7 @@ _mve_vision_forward (struct mve_model *m, const float *images)
   for (int b0 = 0; b0 < B; b0 += PATCH_CHUNK)
     {
       int nb = B - b0 < PATCH_CHUNK ? B - b0 : PATCH_CHUNK;
-      im2col (m->patches, images + (size_t) b0 * c->channels * c->image_size * c->image_size, nb,
+      im2col (m, m->patches, images + (size_t) b0 * c->channels * c->image_size * c->image_size, nb,
               c->channels, c->image_size, c->patch_size);
       mve_matmul_forward_mt (m->threads, m->pe + (int64_t) b0 * P * C, m->patches, m->p.patch_w,
                              m->p.patch_b, (int64_t) nb * P, K, C);
@@ -657,7 +675,7 @@ vision_backward (struct mve_model *m)
   for (int b0 = 0; b0 < B; b0 += PATCH_CHUNK)
     {
       int nb = B - b0 < PATCH_CHUNK ? B - b0 : PATCH_CHUNK;
-      im2col (m->patches, m->images + (size_t) b0 * c->channels * c->image_size * c->image_size, nb,
+      im2col (m, m->patches, m->images + (size_t) b0 * c->channels * c->image_size * c->image_size, nb,
               c->channels, c->image_size, c->patch_size);
       mve_matmul_backward_mt (m->threads, NULL, 0, m->g.patch_w, m->g.patch_b,
                               dpe + (int64_t) b0 * P * C, m->patches, m->p.patch_w, (int64_t) nb * P,
