@@ -14,6 +14,8 @@
 #    wall time, next to a plain `mvaema-cli train --init` of the same steps on
 #    the same pairs (baseline) as a ratio.
 # The load average is printed: other work on the machine slows every figure.
+# RETRAIN_ARGS in the environment is added to the retrain command line
+# (e.g. RETRAIN_ARGS="--lr 1e-4 --steps 50").
 set -euo pipefail
 build=${1:-build}
 model=${2:-}
@@ -74,7 +76,7 @@ n=0
 for id in $ids; do "$cli" review --db "$db" "$id" accept >/dev/null; n=$((n + 1)); done
 echo "reviewed pairs: $n"
 t0=$(date +%s.%N)
-"$cli" train --from-reviews --db "$db" --model "$model" --json 2>/dev/null > "$tmp/retrain.json"
+"$cli" train --from-reviews --db "$db" --model "$model" --json ${RETRAIN_ARGS:-} 2>/dev/null > "$tmp/retrain.json"
 t1=$(date +%s.%N)
 mkdir -p "$tmp/exp"; "$cli" export --db "$db" "$tmp/exp/qa.jsonl" --reviewed-only >/dev/null 2>&1 || true
 t2=$(date +%s.%N)
