@@ -22,6 +22,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 // --- threads ---------------------------------------------------------------------
@@ -264,6 +265,7 @@ struct mm_job
   float dbeta;
   int64_t N;
   int IC, OC, parts, backward;
+  float *partial; // backward with parts > 1: (parts, OC*IC + OC) dw, db of each part's rows
 };
 
 static void
@@ -317,19 +319,29 @@ mm_part (void *arg, int64_t p)
                      j->dout + b0 * j->OC, j->OC, j->w, j->IC, j->dbeta, j->dinp + b0 * j->IC,
                      j->IC);
       }
-  int oc = (j->OC + j->parts - 1) / j->parts;
-  int o0 = (int) p * oc, o1 = o0 + oc < j->OC ? o0 + oc : j->OC;
-  if (o0 >= o1 || j->N <= 0)
+  // dw += dout[r0:r1]^T @ inp[r0:r1]: each part over its own rows (so each
+  // packs only its share of inp and dout), into its own partial sums when
+  // there are several parts; the caller adds them in part order
+  float *dw = j->dw, *db = j->db, beta = 1.0f;
+  if (j->partial != NULL)
+    {
+      dw = j->partial + p * ((int64_t) j->OC * j->IC + j->OC);
+      db = dw + (int64_t) j->OC * j->IC;
+      beta = 0.0f;
+      memset (db, 0, sizeof (float) * j->OC);
+      if (r0 >= r1)
+        memset (dw, 0, sizeof (float) * j->OC * j->IC);
+    }
+  if (r0 >= r1)
     return;
-  // dw[o0:o1] += dout[:, o0:o1]^T @ inp
-  cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, o1 - o0, j->IC, (int) j->N, 1.0f,
-               j->dout + o0, j->OC, j->inp, j->IC, 1.0f, j->dw + (int64_t) o0 * j->IC, j->IC);
+  cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, j->OC, j->IC, (int) (r1 - r0), 1.0f,
+               j->dout + r0 * j->OC, j->OC, j->inp + r0 * j->IC, j->IC, beta, dw, j->IC);
   if (j->db != NULL)
-    for (int64_t n = 0; n < j->N; n++)
+    for (int64_t n = r0; n < r1; n++)
       {
         const float *d = j->dout + n * j->OC;
-        for (int o = o0; o < o1; o++)
-          j->db[o] += d[o];
+        for (int o = 0; o < j->OC; o++)
+          db[o] += d[o];
       }
 }
 
@@ -373,7 +385,27 @@ mve_matmul_backward_mt (int threads, float *dinp, int set_dinp, float *dw, float
   j.parts = mm_parts (threads, N, IC, OC);
   if (N <= 0)
     return;
+  if (j.parts > N)
+    j.parts = (int) N;
+  size_t per = (size_t) OC * IC + OC;
+  if (j.parts > 1)
+    j.partial = malloc (sizeof (float) * per * j.parts);
+  if (j.partial == NULL)
+    j.parts = 1; // one part accumulates straight into dw, db
   mve_parallel_for (j.parts, j.parts, mm_part, &j);
+  if (j.partial != NULL)
+    {
+      for (int p = 0; p < j.parts; p++)
+        {
+          const float *pw = j.partial + p * per, *pb = pw + (size_t) OC * IC;
+          for (size_t i = 0; i < (size_t) OC * IC; i++)
+            dw[i] += pw[i];
+          if (db != NULL)
+            for (int o = 0; o < OC; o++)
+              db[o] += pb[o];
+        }
+      free (j.partial);
+    }
 }
 
 // --- vectorized elementwise ------------------------------------------------------------
