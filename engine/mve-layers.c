@@ -266,6 +266,7 @@ struct mm_job
   int64_t N;
   int IC, OC, parts, backward;
   float *partial; // backward with parts > 1: (parts, OC*IC + OC) dw, db of each part's rows
+  int row_split;  // backward: dw, db split by rows (else by output columns)
 };
 
 static void
@@ -322,6 +323,24 @@ mm_part (void *arg, int64_t p)
   // dw += dout[r0:r1]^T @ inp[r0:r1]: each part over its own rows (so each
   // packs only its share of inp and dout), into its own partial sums when
   // there are several parts; the caller adds them in part order
+  if (!j->row_split)
+    {
+      // few rows, many outputs (the LM head over a chunk): by output columns
+      int oc = (j->OC + j->parts - 1) / j->parts;
+      int o0 = (int) p * oc, o1 = o0 + oc < j->OC ? o0 + oc : j->OC;
+      if (o0 >= o1)
+        return;
+      cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, o1 - o0, j->IC, (int) j->N, 1.0f,
+                   j->dout + o0, j->OC, j->inp, j->IC, 1.0f, j->dw + (int64_t) o0 * j->IC, j->IC);
+      if (j->db != NULL)
+        for (int64_t n = 0; n < j->N; n++)
+          {
+            const float *d = j->dout + n * j->OC;
+            for (int o = o0; o < o1; o++)
+              j->db[o] += d[o];
+          }
+      return;
+    }
   float *dw = j->dw, *db = j->db, beta = 1.0f;
   if (j->partial != NULL)
     {
@@ -388,10 +407,15 @@ mve_matmul_backward_mt (int threads, float *dinp, int set_dinp, float *dw, float
   if (j.parts > N)
     j.parts = (int) N;
   size_t per = (size_t) OC * IC + OC;
-  if (j.parts > 1)
-    j.partial = malloc (sizeof (float) * per * j.parts);
-  if (j.partial == NULL)
-    j.parts = 1; // one part accumulates straight into dw, db
+  // many rows per output (the stacks' weights): split the rows, each part
+  // summing into partials; few (the LM head's chunks): split the outputs
+  j.row_split = N >= 4 * (int64_t) OC;
+  if (j.parts > 1 && j.row_split)
+    {
+      j.partial = malloc (sizeof (float) * per * j.parts);
+      if (j.partial == NULL)
+        j.row_split = 0;
+    }
   mve_parallel_for (j.parts, j.parts, mm_part, &j);
   if (j.partial != NULL)
     {
