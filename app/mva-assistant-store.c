@@ -559,12 +559,15 @@ score_model (const char    *dir,
              guint64        total,
              GCancellable  *cancellable,
              MvaTextScores *out,
+             double        *nll,
              GError       **error)
 {
   g_autoptr(MvaAssistantModel) model = mva_assistant_model_load (dir, threads, error);
   g_autoptr(MvaTextScorer) scorer = NULL;
   const char *image_path = NULL;
   g_autoptr(MvaImage) image = NULL;
+  double sum_lp = 0;
+  guint64 n_tok = 0;
 
   if (model == NULL)
     return FALSE;
@@ -589,9 +592,22 @@ score_model (const char    *dir,
       if (a == NULL)
         return FALSE;
       mva_text_scorer_add (scorer, a->answer, refs, NULL);
+      /* the reference's log-likelihood, asked as the answer was (a->question
+       * is the question actually asked, the family's preset when empty) */
+      {
+        double lp = 0;
+        guint nt = 0;
+
+        if (!mva_assistant_answer_logprob (model, image, a->question, rp->category, rp->answer,
+                                           &lp, &nt, cancellable, error))
+          return FALSE;
+        sum_lp += lp;
+        n_tok += nt;
+      }
       report (rep, MVA_RETRAIN_PHASE_EVALUATING, offset + i + 1, total);
     }
   mva_text_scorer_get_corpus (scorer, out, NULL);
+  *nll = n_tok > 0 ? -sum_lp / (double) n_tok : NAN;
   return TRUE;
 }
 
@@ -840,6 +856,7 @@ mva_assistant_retrain (MvaStore                *store,
   MvaQaFilter f = { 0 };
   MvaFinetuneArgs args = { 0 };
   MvaTextScores old_s = { 0 }, new_s = { 0 };
+  double old_nll = NAN, new_nll = NAN;
   MvaModelVersion mv = { 0 };
   gint64 t0 = g_get_monotonic_time ();
   guint n_replay, vnum;
@@ -1040,9 +1057,9 @@ mva_assistant_retrain (MvaStore                *store,
       !focus_corrections (&o, out_dir, corrected, train, replay, n_replay, progress, user_data,
                           cancellable, res, &local) ||
       !score_model (base_dir, heldout, o.threads, &rep, 0, 2 * (guint64) heldout->len, cancellable,
-                    &old_s, &local) ||
+                    &old_s, &old_nll, &local) ||
       !score_model (out_dir, heldout, o.threads, &rep, heldout->len, 2 * (guint64) heldout->len,
-                    cancellable, &new_s, &local))
+                    cancellable, &new_s, &new_nll, &local))
     {
       gboolean cancelled = g_error_matches (local, MVA_ASSISTANT_ERROR, MVA_ASSISTANT_ERROR_CANCELLED);
 
@@ -1059,15 +1076,18 @@ mva_assistant_retrain (MvaStore                *store,
   res->new_bleu4 = new_s.bleu4;
   res->new_rouge_l = new_s.rougeL;
   res->new_meteor = new_s.meteor;
+  res->old_nll = old_nll;
+  res->new_nll = new_nll;
 
   /* 6. record the version (not adopted) */
   report (&rep, MVA_RETRAIN_PHASE_SAVING, 0, 0);
   metrics_json = g_strdup_printf (
-    "{\"heldout\":%u,\"heldout_is_train\":%s,\"old\":{\"bleu4\":%.6f,\"rougeL\":%.6f,\"meteor\":%.6f},"
-    "\"new\":{\"bleu4\":%.6f,\"rougeL\":%.6f,\"meteor\":%.6f},\"reviewed\":%u,\"replay\":%u,"
+    "{\"heldout\":%u,\"heldout_is_train\":%s,\"old\":{\"bleu4\":%.6f,\"rougeL\":%.6f,\"meteor\":%.6f,\"nll\":%.6f},"
+    "\"new\":{\"bleu4\":%.6f,\"rougeL\":%.6f,\"meteor\":%.6f,\"nll\":%.6f},\"reviewed\":%u,\"replay\":%u,"
     "\"corrected\":%u,\"reflected\":%u,\"focus_rounds\":%u,\"final_loss\":%.6f}",
     res->n_heldout, res->heldout_is_train ? "true" : "false", old_s.bleu4, old_s.rougeL,
-    old_s.meteor, new_s.bleu4, new_s.rougeL, new_s.meteor, res->n_reviewed, res->n_replay,
+    old_s.meteor, isfinite (old_nll) ? old_nll : -1.0, new_s.bleu4, new_s.rougeL, new_s.meteor,
+    isfinite (new_nll) ? new_nll : -1.0, res->n_reviewed, res->n_replay,
     res->n_corrected, res->n_reflected, res->focus_rounds,
     isfinite (res->final_loss) ? res->final_loss : 0.0);
   {

@@ -689,6 +689,58 @@ mva_assistant_classify (MvaAssistantModel  *model,
   return out;
 }
 
+gboolean
+mva_assistant_answer_logprob (MvaAssistantModel  *model,
+                              const MvaImage     *image,
+                              const char         *question,
+                              const char         *category,
+                              const char         *answer,
+                              double             *logprob,
+                              guint              *n_tokens,
+                              GCancellable       *cancellable,
+                              GError            **error)
+{
+  g_autofree float *x = NULL;
+  g_autofree int32_t *q = NULL, *a = NULL;
+  g_autofree char *caption = NULL, *prompt = NULL;
+  int32_t qlen = 0, alen = 0;
+  const int32_t *answers[1];
+  float lp = 0.0f;
+  char err[512] = "";
+  mve_status st;
+
+  g_return_val_if_fail (model != NULL && image != NULL && question != NULL && answer != NULL, FALSE);
+  g_return_val_if_fail (logprob != NULL, FALSE);
+  if (g_cancellable_set_error_if_cancelled (cancellable, NULL))
+    {
+      g_set_error_literal (error, MVA_ASSISTANT_ERROR, MVA_ASSISTANT_ERROR_CANCELLED, "cancelled");
+      return FALSE;
+    }
+  x = model_input (model, image, error);
+  if (x == NULL)
+    return FALSE;
+  if (category != NULL && category[0] != '\0')
+    caption = mva_assistant_caption (category);
+  prompt = caption != NULL ? g_strconcat (caption, " ", question, NULL) : g_strdup (question);
+  q = encode_text (model->tok, prompt, model->max_question_len, &qlen);
+  a = encode_text (model->tok, answer, model->max_answer_len, &alen);
+  answers[0] = a;
+  g_mutex_lock (&model->lock);
+  mve_model_set_abort_callback (model->model, should_abort, cancellable);
+  st = mve_model_score_answers (model->model, x, q, qlen, answers, &alen, 1, &lp, err, sizeof err);
+  mve_model_set_abort_callback (model->model, NULL, NULL);
+  g_mutex_unlock (&model->lock);
+  if (st != MVE_STATUS_OK)
+    {
+      set_engine_error (error, cancellable, "scoring", err);
+      return FALSE;
+    }
+  *logprob = lp;
+  if (n_tokens != NULL)
+    *n_tokens = (guint) alen + 1;
+  return TRUE;
+}
+
 /* --- async ------------------------------------------------------------------------------ */
 
 typedef struct

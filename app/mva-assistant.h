@@ -242,6 +242,21 @@ void       mva_assistant_classify_async  (MvaAssistantModel  *model,
 GArray    *mva_assistant_classify_finish (GAsyncResult  *result,
                                           GError       **error);
 
+/* The model's log-likelihood of `answer` (and the <EOS> after it) as the
+ * answer to `question` about image, asked as mva_assistant_ask asks it (with
+ * the caption of `category` when that is given); *n_tokens (may be NULL)
+ * receives the number of tokens scored. Teacher-forced: unlike a greedy
+ * answer, it changes smoothly with the weights. Blocking. */
+gboolean   mva_assistant_answer_logprob  (MvaAssistantModel  *model,
+                                          const MvaImage     *image,
+                                          const char         *question,
+                                          const char         *category,
+                                          const char         *answer,
+                                          double             *logprob,
+                                          guint              *n_tokens,
+                                          GCancellable       *cancellable,
+                                          GError            **error);
+
 /* --- library ------------------------------------------------------------------------ */
 
 /* Attention blob of the library (layout at the top) from an answer / back.
@@ -342,6 +357,10 @@ typedef struct
   char    *device_note;       /* why a CUDA preference trained on the CPU, or NULL */
   double   old_bleu4, old_rouge_l, old_meteor;
   double   new_bleu4, new_rouge_l, new_meteor;
+  /* mean negative log-likelihood per token of the held-out reference answers
+   * (teacher-forced, lower is better): unlike the greedy answers' scores it
+   * does not jump when a near-tie token flips; NAN when nothing was scored */
+  double   old_nll, new_nll;
   double   final_loss;
   double   seconds;
 } MvaRetrainResult;

@@ -316,6 +316,8 @@ mva_cli_train_from_reviews (int    argc,
       json_builder_add_double_value (b, r->old_rouge_l);
       json_builder_set_member_name (b, "meteor");
       json_builder_add_double_value (b, r->old_meteor);
+      json_builder_set_member_name (b, "nll");
+      json_builder_add_double_value (b, isfinite (r->old_nll) ? r->old_nll : -1.0);
       json_builder_end_object (b);
       json_builder_set_member_name (b, "new");
       json_builder_begin_object (b);
@@ -325,6 +327,8 @@ mva_cli_train_from_reviews (int    argc,
       json_builder_add_double_value (b, r->new_rouge_l);
       json_builder_set_member_name (b, "meteor");
       json_builder_add_double_value (b, r->new_meteor);
+      json_builder_set_member_name (b, "nll");
+      json_builder_add_double_value (b, isfinite (r->new_nll) ? r->new_nll : -1.0);
       json_builder_end_object (b);
       json_builder_set_member_name (b, "final_loss");
       json_builder_add_double_value (b, isfinite (r->final_loss) ? r->final_loss : 0.0);
@@ -338,13 +342,14 @@ mva_cli_train_from_reviews (int    argc,
              "adopt %" G_GINT64_FORMAT "` to use it)\n"
              "  %u reviewed + %u replay pairs, %.1f s on the %s%s%s\n"
              "  corrections given word for word: %u of %u (%u focus round%s)\n"
-             "  held-out%s (%u pairs): BLEU-4 %.3f -> %.3f, ROUGE-L %.3f -> %.3f, METEOR %.3f -> %.3f\n",
+             "  held-out%s (%u pairs): BLEU-4 %.3f -> %.3f, ROUGE-L %.3f -> %.3f, METEOR %.3f -> %.3f\n"
+             "  held-out answers' loss per token (lower is better): %.3f -> %.3f\n",
              r->model_version_id, r->model_dir, r->model_version_id, r->n_reviewed, r->n_replay,
              r->seconds, g_strcmp0 (r->device, "cuda") == 0 ? "GPU" : "CPU",
              device != NULL && r->device_note ? ": " : "",
              device != NULL && r->device_note ? r->device_note : "", r->n_reflected, MIN (r->n_corrected, 40u), r->focus_rounds,
              r->focus_rounds == 1 ? "" : "s", r->heldout_is_train ? " (= training pairs: too few reviewed images)" : "",
              r->n_heldout, r->old_bleu4, r->new_bleu4, r->old_rouge_l, r->new_rouge_l,
-             r->old_meteor, r->new_meteor);
+             r->old_meteor, r->new_meteor, r->old_nll, r->new_nll);
   return 0;
 }

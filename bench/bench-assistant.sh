@@ -90,7 +90,8 @@ import json, sys
 r = json.load(open(sys.argv[1]))
 t0, t1, t2, t3 = map(float, sys.argv[2:])
 print(f"retrain: {t1 - t0:.1f} s wall for {r['reviewed']} reviewed + {r['replay']} replay pairs, "
-      f"{r['heldout']} compared (BLEU-4 {r['old']['bleu4']:.3f} -> {r['new']['bleu4']:.3f})")
+      f"{r['heldout']} compared (BLEU-4 {r['old']['bleu4']:.3f} -> {r['new']['bleu4']:.3f}, "
+      f"loss per answer token {r['old'].get('nll', float('nan')):.3f} -> {r['new'].get('nll', float('nan')):.3f})")
 if t3 - t2 > 1:
     print(f"plain train --init, same steps (baseline): {t3 - t2:.1f} s; retrain / baseline = {(t1 - t0) / (t3 - t2):.2f}")
 PY

@@ -430,11 +430,12 @@ retrain_done_cb (GObject      *source,
   {
     g_autofree char *text =
       g_strdup_printf (_("Trained in %.0f s on %u reviewed and %u replay pairs. Held-out pairs: %u%s.\n"
-                         "BLEU-4 %.3f → %.3f · ROUGE-L %.3f → %.3f · METEOR %.3f → %.3f"),
+                         "BLEU-4 %.3f → %.3f · ROUGE-L %.3f → %.3f · METEOR %.3f → %.3f\n"
+                         "Loss per answer token %.3f → %.3f (lower is better; steadier than the scores of a few answers)"),
                        result->seconds, result->n_reviewed, result->n_replay, result->n_heldout,
                        result->heldout_is_train ? _(" (too few images to hold any out: scored on the training pairs)") : "",
                        result->old_bleu4, result->new_bleu4, result->old_rouge_l, result->new_rouge_l,
-                       result->old_meteor, result->new_meteor);
+                       result->old_meteor, result->new_meteor, result->old_nll, result->new_nll);
 
     if (result->n_corrected > 0)
       {

@@ -134,7 +134,7 @@ out=$("$cli" review --db "$db" "$q2" correct "$corr" --json)
 r=$("$cli" train --from-reviews --db "$db" --steps 8 --batch 4 --threads 2 --json 2>/dev/null) \
   || fail "train --from-reviews"
 v2=$(json "$r" "d['model_version_id']")
-[ "$(json "$r" "d['reviewed'] == 2 and d['base_version_id'] == $v1 and 'bleu4' in d['new']")" = True ] \
+[ "$(json "$r" "d['reviewed'] == 2 and d['base_version_id'] == $v1 and 'bleu4' in d['new'] and d['old']['nll'] > 0 and d['new']['nll'] > 0")" = True ] \
   || fail "retrain result: $r"
 newdir=$(json "$r" "d['model']")
 [ -f "$newdir/model.safetensors" ] || fail "no model in $newdir"

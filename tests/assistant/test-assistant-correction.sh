@@ -44,6 +44,11 @@ corr="Corrected by hand: twelve violet hexagons sit on a checkerboard of 7 nm ti
 r=$("$cli" train --from-reviews --db "$db" --threads 2 --json 2>/dev/null) || fail "train --from-reviews"
 [ "$(json "$r" "d['corrected'] == 1 and d['reviewed'] == 2 and d['base_version_id'] == $v1")" = True ] \
   || fail "retrain result: $r"
+# the comparison's teacher-forced loss: with two reviewed images it scores
+# the training pairs (the correction among them), which the new version has
+# learned, so their loss per token must fall
+[ "$(json "$r" "d['old']['nll'] > 0 and d['new']['nll'] > 0 and (not d['heldout_is_train'] or d['new']['nll'] < d['old']['nll'])")" = True ] \
+  || fail "held-out loss per token old -> new: $r"
 v2=$(json "$r" "d['model_version_id']")
 grep -c "twelve violet hexagons" "$(json "$r" "d['model']")/data/qa.jsonl" | grep -qx 3 \
   || fail "the correction is not repeated 3 times in the training data"
