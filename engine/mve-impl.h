@@ -45,9 +45,11 @@ float mve_max_row (const float *in, int64_t n);
 // --- layers (mve-layers.c): outputs first, inputs, weights, dims ---------------
 // Backward functions accumulate (+=) into their gradient outputs.
 
-// The _mt variants split the work over `threads` threads of their own
-// (OpenBLAS itself runs single-threaded): forward and dinp by rows, dw and db
-// by output channels, so results do not depend on scheduling.
+// The _mt variants split the work over `threads` threads of the engine's
+// pool (OpenBLAS itself runs single-threaded): forward and dinp by rows; dw
+// and db by rows into per-part sums added in part order when there are many
+// rows per output, else by output channels. Results depend on the thread
+// count, never on scheduling.
 void mve_matmul_forward_mt (int threads, float *out, const float *inp, const float *w,
                             const float *b, int64_t N, int IC, int OC);
 // out = inp @ w^T + b + res (res (N, OC) may be NULL; it must not alias out)
@@ -73,7 +75,8 @@ void mve_layernorm_backward (float *dinp, float *dw, float *db, const float *dou
 // GELU, tanh approximation (torch.nn.GELU(approximate='tanh'))
 void mve_gelu_forward (float *out, const float *inp, int64_t n);
 void mve_gelu_backward (float *dinp, const float *inp, const float *dout, int64_t n);
-void mve_gelu_backward_set (float *dinp, const float *inp, const float *dout, int64_t n); // dinp =
+// Same, but dinp = GELU'(inp) * dout is overwritten, not accumulated.
+void mve_gelu_backward_set (float *dinp, const float *inp, const float *dout, int64_t n);
 
 // Multi-head attention over N sequences. Queries of sequence n, token t, head h
 // are at q + n*q_seq + t*ldq + h*hs; keys/values of sequence n come from kv
