@@ -57,8 +57,8 @@ _mva_assistant_asks_scale (guint       family,
 }
 
 /* "4.88 nm", "48.8 nm", "488 nm", "1.95 µm", "195 µm", "1.20 mm" */
-static char *
-format_length (double nm)
+char *
+mva_assistant_format_length (double nm)
 {
   const char *unit = "nm";
   double v = nm;
@@ -129,8 +129,8 @@ _mva_assistant_apply_metadata_scale (MvaAnswer      *a,
   a->scale_from_metadata = TRUE;
   a->pixel_size_nm = px;
   a->field_of_view_um = px * image->full_width / 1000.0;
-  px_s = format_length (px);
-  fov_s = format_length (px * image->full_width);
+  px_s = mva_assistant_format_length (px);
+  fov_s = mva_assistant_format_length (px * image->full_width);
   meta = g_strdup_printf ("According to the instrument metadata, each pixel covers %s, so the "
                           "field of view is %s wide.", px_s, fov_s);
 

@@ -242,6 +242,10 @@ void       mva_assistant_classify_async  (MvaAssistantModel  *model,
 GArray    *mva_assistant_classify_finish (GAsyncResult  *result,
                                           GError       **error);
 
+/* A length as the assistant's metadata sentence writes it: nm, µm or mm
+ * with three significant digits ("7.37 nm", "34.8 µm", "136 nm"). */
+char      *mva_assistant_format_length   (double              nm);
+
 /* The model's log-likelihood of `answer` (and the <EOS> after it) as the
  * answer to `question` about image, asked as mva_assistant_ask asks it (with
  * the caption of `category` when that is given); *n_tokens (may be NULL)

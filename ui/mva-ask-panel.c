@@ -597,31 +597,6 @@ record_answer (MvaAskPanel *self,
   g_task_run_in_thread (task, record_thread);
 }
 
-/* A length as the assistant's metadata sentence writes it: nm, µm or mm
- * with three significant digits ("7.37 nm", "34.8 µm", "136 nm"). */
-static char *
-format_length (double nm)
-{
-  const char *unit = "nm";
-  double v = nm;
-
-  if (nm >= 1e6)
-    {
-      v = nm / 1e6;
-      unit = "mm";
-    }
-  else if (nm >= 999.5)
-    {
-      v = nm / 1000.0;
-      unit = "µm";
-    }
-  if (v >= 99.95)
-    return g_strdup_printf ("%.0f %s", v, unit);
-  if (v >= 9.995)
-    return g_strdup_printf ("%.1f %s", v, unit);
-  return g_strdup_printf ("%.2f %s", v, unit);
-}
-
 static void
 ask_done_cb (GObject      *source,
              GAsyncResult *res,
@@ -693,11 +668,11 @@ ask_done_cb (GObject      *source,
     if (answer->scale_from_metadata && isfinite (answer->pixel_size_nm))
       {
         g_autofree char *line = NULL;
-        g_autofree char *px = format_length (answer->pixel_size_nm);
+        g_autofree char *px = mva_assistant_format_length (answer->pixel_size_nm);
 
         if (isfinite (answer->field_of_view_um))
           {
-            g_autofree char *fov = format_length (answer->field_of_view_um * 1000.0);
+            g_autofree char *fov = mva_assistant_format_length (answer->field_of_view_um * 1000.0);
 
             /* Translators: the scale read from the microscope's own metadata,
              * e.g. "7.37 nm" per pixel, field of view "1.89 µm" */
