@@ -36,7 +36,7 @@ extern "C" {
 #endif
 
 // Bump when struct mve_backend_i changes; the module refuses other versions.
-#define MVE_BACKEND_ABI_VERSION 2
+#define MVE_BACKEND_ABI_VERSION 3
 
 enum mve_op
 {
@@ -78,6 +78,62 @@ struct mve_device_info
   int64_t total_mem;          // bytes
   int32_t multiprocessors;
   char driver[32], runtime[32]; // versions, "13.0"
+};
+
+// --- whole model on the device (ABI 3) -----------------------------------------
+// The parameter block (params, grads, Adam m and v: n_params floats each, the
+// layout of mve_params_fill_table) is allocated by the engine with `alloc`;
+// p and g point into it (mve_params_point on device addresses). The module
+// keeps its own activation arena, grown on demand.
+struct mve_model_desc
+{
+  struct mve_config cfg;
+  int64_t n_params;
+  float *params, *grads, *adam_m, *adam_v; // device, n_params each
+  struct mve_params p, g;                  // device pointers into params / grads
+  int64_t itc_lo[2], itc_hi[2];            // ITC head ranges (floats) for its lr scale
+};
+
+// One training (or evaluation) step. The engine fills the host integer block
+// (token rows, lengths, packed row offsets, LM positions/targets, ITM images
+// and labels: mve-model-forward.c's layout) and the module uploads it and the
+// images once, then runs forward, backward and Adam with no host
+// synchronisation until the end, where the losses (and norm) come back.
+struct mve_step_desc
+{
+  int32_t B, Tq, Ta, Te, Td, Nt, Nitm, Nd; // mve_dims
+  int64_t Nlm;
+  const float *images; // host (B, channels, S, S)
+  const int32_t *ints; // host block of n_ints int32, uploaded as one copy
+  int64_t n_ints;
+  // offsets (in int32) into ints; the arrays are those of struct mve_model
+  int64_t tok_t, len_t, tok_i, len_i, img_i, lab_i, tok_d, len_d, img_d, lm_pos, lm_tgt;
+  int64_t off_vis, off_txt, off_itm, off_dec; // (N + 1) packed row offsets of each stack
+  int32_t backward; // gradients too (zeroed first)
+  int32_t adam;     // then an Adam step (needs backward)
+  float lr, beta1, beta2, eps, weight_decay, clip_norm, itc_head_scale;
+  int64_t step; // Adam step, from 1
+};
+
+struct mve_step_result
+{
+  float total, itc, itm, lm; // as struct mve_losses
+  float grad_norm;           // before clipping (adam only)
+};
+
+// Greedy decoding on the device with a device key/value cache; each token is
+// streamed back (with the patch cross-attention, P floats) as it is made.
+struct mve_gen_desc
+{
+  const float *image;       // host (channels, S, S)
+  const int32_t *question;  // host, qlen tokens (checked by the engine)
+  int32_t qlen, max_new;
+  int32_t *out_tokens;      // host, max_new (without <EOS>)
+  int32_t *n_out;
+  bool (*cb) (void *user, int32_t token, const float *attn); // may be NULL
+  void *user;
+  bool (*should_abort) (void *user);
+  void *abort_user;
 };
 
 // The vtable. Slots are named; a backend may leave an op slot NULL, and then
@@ -165,6 +221,13 @@ struct mve_backend_i
   mve_status (*adam) (void *ctx, float *params, float *m, float *v, const float *grads,
                       int64_t n, float lr, float beta1, float beta2, float eps,
                       float weight_decay, float grad_scale, int64_t step);
+
+  // --- whole model (ABI 3; NULL when unsupported) ------------------------------
+  mve_status (*model_create) (void *ctx, void **dm, const struct mve_model_desc *md);
+  void (*model_free) (void *ctx, void *dm); // accepts NULL
+  mve_status (*model_step) (void *ctx, void *dm, const struct mve_step_desc *s,
+                            struct mve_step_result *r);
+  mve_status (*model_generate) (void *ctx, void *dm, const struct mve_gen_desc *g);
 };
 
 // A loaded backend: its vtable, context and the module handle.

@@ -19,6 +19,7 @@
 // starts, so the project's C90-style warning is switched off for this file.
 #pragma GCC diagnostic ignored "-Wdeclaration-after-statement"
 #include "mve-model-impl.h"
+#include "mve-backend.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -1079,11 +1080,11 @@ _mve_itm_logits_forward (struct mve_model *m)
   proj_rows (m->itm_logits, m->itm.lnf, C, m->itm.off, m->p.itm_w, m->p.itm_b, N, C, 2);
 }
 
-static float
-itm_forward (struct mve_model *m, const struct mve_batch *b, uint64_t neg_seed)
+// ITM rows from the negatives: (image i, text i, 1), (i, neg_t[i], 0), (neg_i[i], i, 0)
+static void
+fill_itm_rows (struct mve_model *m, const struct mve_batch *b)
 {
   int B = b->B, Te = m->dims.Te, N = m->dims.Nitm;
-  mine_negatives (m, b, neg_seed);
   for (int n = 0; n < N; n++)
     {
       int img = n < B ? n : n < 2 * B ? n - B : m->neg_i[n - 2 * B];
@@ -1098,6 +1099,14 @@ itm_forward (struct mve_model *m, const struct mve_batch *b, uint64_t neg_seed)
         t[k] = MVE_TOKEN_PAD;
       m->len_i[n] = 1 + al;
     }
+}
+
+static float
+itm_forward (struct mve_model *m, const struct mve_batch *b, uint64_t neg_seed)
+{
+  int N = m->dims.Nitm;
+  mine_negatives (m, b, neg_seed);
+  fill_itm_rows (m, b);
   _mve_itm_logits_forward (m);
   double loss = 0.0;
   for (int n = 0; n < N; n++)
@@ -1201,6 +1210,132 @@ _mve_fill_decoder_rows (struct mve_model *m, int N, const int32_t *const *q, con
     }
 }
 
+static struct mve_dims
+batch_dims (const struct mve_model *m, const struct mve_batch *b, int train)
+{
+  const struct mve_config *c = &m->cfg;
+  int B = b->B;
+  struct mve_dims d = { .B = B, .Tq = b->Tq, .Ta = b->Ta, .Te = 1 + b->Ta, .Td = b->Tq + b->Ta + 3,
+                        .Nt = c->use_itc ? B : 0, .Nd = B, .train = train };
+  d.Nitm = c->use_itm ? (B >= 2 ? 3 * B : B) : 0;
+  for (int i = 0; i < B; i++)
+    d.Nlm += b->answer_len[i] + 1;
+  return d;
+}
+
+// Text-encoder rows <cls> answer and the decoder rows of the batch.
+static mve_status
+fill_text_rows (struct mve_model *m, const struct mve_batch *b)
+{
+  int B = b->B, Te = m->dims.Te;
+  for (int i = 0; i < m->dims.Nt; i++)
+    {
+      int32_t *t = m->tok_t + (int64_t) i * Te;
+      int al = b->answer_len[i];
+      t[0] = MVE_TOKEN_CLS;
+      if (al > 0)
+        memcpy (t + 1, b->answer + (int64_t) i * b->Ta, sizeof (int32_t) * al);
+      for (int k = 1 + al; k < Te; k++)
+        t[k] = MVE_TOKEN_PAD;
+      m->len_t[i] = 1 + al;
+    }
+  const int32_t **qp = malloc (sizeof (int32_t *) * 2 * B);
+  if (qp == NULL)
+    return _mve_fail (m, NULL, 0, MVE_STATUS_ALLOC_FAILED, "out of memory");
+  const int32_t **ap = qp + B;
+  for (int i = 0; i < B; i++)
+    {
+      qp[i] = b->question + (int64_t) i * b->Tq;
+      ap[i] = b->answer + (int64_t) i * b->Ta;
+    }
+  _mve_fill_decoder_rows (m, B, qp, b->question_len, ap, b->answer_len, NULL);
+  free (qp);
+  return MVE_STATUS_OK;
+}
+
+// The host half of a device step: every integer array of the batch (token
+// rows, lengths, packed offsets of the four stacks, LM positions and targets,
+// seeded random ITM negatives) in m->ibuf, and their offsets in *s. The
+// float arena is not touched (the device has its own).
+mve_status
+_mve_device_prepare (struct mve_model *m, const struct mve_batch *b, uint64_t neg_seed,
+                     struct mve_step_desc *s)
+{
+  if (m == NULL || s == NULL)
+    return MVE_STATUS_INVALID_ARGUMENT;
+  mve_status st = check_batch (m, b);
+  if (st != MVE_STATUS_OK)
+    return st;
+  struct mve_dims d = batch_dims (m, b, 1);
+  m->have_forward = 0;
+  size_t ineed = plan_ints (m, &d, NULL);
+  if (ineed > m->ibuf_cap)
+    {
+      free (m->ibuf);
+      m->ibuf = malloc (ineed * sizeof (int32_t));
+      m->ibuf_cap = m->ibuf ? ineed : 0;
+      if (m->ibuf == NULL)
+        return _mve_fail (m, NULL, 0, MVE_STATUS_ALLOC_FAILED, "out of memory for token buffers");
+    }
+  memset (m->ibuf, 0, ineed * sizeof (int32_t));
+  const struct mve_config *c = &m->cfg;
+  int Nv = mve_model_num_patches (m) + 1;
+  struct mve_stack_acts *st4[4] = { &m->vis, &m->txt, &m->itm, &m->dec };
+  int n4[4] = { d.B, d.Nt, d.Nitm, d.Nd }, t4[4] = { Nv, d.Te, d.Te, d.Td };
+  for (int i = 0; i < 4; i++)
+    {
+      memset (st4[i], 0, sizeof *st4[i]); // no float activations: the device has them
+      st4[i]->N = n4[i];
+      st4[i]->T = t4[i];
+    }
+  plan_ints (m, &d, m->ibuf);
+  m->dims = d;
+  st = fill_text_rows (m, b);
+  if (st != MVE_STATUS_OK)
+    return st;
+  if (d.Nitm > 0)
+    {
+      mine_negatives (m, b, neg_seed != 0 ? neg_seed : 0x6e656773ULL);
+      fill_itm_rows (m, b);
+    }
+  stack_pack (&m->vis, NULL);
+  stack_pack (&m->txt, m->len_t);
+  stack_pack (&m->itm, m->len_i);
+  stack_pack (&m->dec, m->len_d);
+  (void) c;
+  memset (s, 0, sizeof *s);
+  s->B = d.B;
+  s->Tq = d.Tq;
+  s->Ta = d.Ta;
+  s->Te = d.Te;
+  s->Td = d.Td;
+  s->Nt = d.Nt;
+  s->Nitm = d.Nitm;
+  s->Nd = d.Nd;
+  s->Nlm = d.Nlm;
+  s->images = b->images;
+  s->ints = m->ibuf;
+  s->n_ints = (int64_t) ineed;
+#define OFF(x) ((int64_t) ((x) - m->ibuf))
+  s->tok_t = OFF (m->tok_t);
+  s->len_t = OFF (m->len_t);
+  s->tok_i = OFF (m->tok_i);
+  s->len_i = OFF (m->len_i);
+  s->img_i = OFF (m->img_i);
+  s->lab_i = OFF (m->lab_i);
+  s->tok_d = OFF (m->tok_d);
+  s->len_d = OFF (m->len_d);
+  s->img_d = OFF (m->img_d);
+  s->lm_pos = OFF (m->lm_pos);
+  s->lm_tgt = OFF (m->lm_tgt);
+  s->off_vis = OFF (m->vis.off);
+  s->off_txt = OFF (m->txt.off);
+  s->off_itm = OFF (m->itm.off);
+  s->off_dec = OFF (m->dec.off);
+#undef OFF
+  return MVE_STATUS_OK;
+}
+
 static mve_status model_forward (mve_model_t m, const struct mve_batch *b, struct mve_losses *out,
                                  int train, uint64_t neg_seed);
 
@@ -1234,12 +1369,7 @@ model_forward (mve_model_t m, const struct mve_batch *b, struct mve_losses *out,
   if (st != MVE_STATUS_OK)
     return st;
   const struct mve_config *c = &m->cfg;
-  int B = b->B;
-  struct mve_dims d = { .B = B, .Tq = b->Tq, .Ta = b->Ta, .Te = 1 + b->Ta, .Td = b->Tq + b->Ta + 3,
-                        .Nt = c->use_itc ? B : 0, .Nd = B, .train = train };
-  d.Nitm = c->use_itm ? (B >= 2 ? 3 * B : B) : 0;
-  for (int i = 0; i < B; i++)
-    d.Nlm += b->answer_len[i] + 1;
+  struct mve_dims d = batch_dims (m, b, train);
   st = _mve_arena_prepare (m, &d);
   if (st != MVE_STATUS_OK)
     return st;
@@ -1248,31 +1378,9 @@ model_forward (mve_model_t m, const struct mve_batch *b, struct mve_losses *out,
     m->p.temp[0] = 0.001f;
   if (m->p.temp[0] > 0.5f)
     m->p.temp[0] = 0.5f;
-  int Te = d.Te;
-  for (int i = 0; i < d.Nt; i++)
-    {
-      int32_t *t = m->tok_t + (int64_t) i * Te;
-      int al = b->answer_len[i];
-      t[0] = MVE_TOKEN_CLS;
-      if (al > 0)
-        memcpy (t + 1, b->answer + (int64_t) i * b->Ta, sizeof (int32_t) * al);
-      for (int k = 1 + al; k < Te; k++)
-        t[k] = MVE_TOKEN_PAD;
-      m->len_t[i] = 1 + al;
-    }
-  {
-    const int32_t **qp = malloc (sizeof (int32_t *) * 2 * B);
-    if (qp == NULL)
-      return _mve_fail (m, NULL, 0, MVE_STATUS_ALLOC_FAILED, "out of memory");
-    const int32_t **ap = qp + B;
-    for (int i = 0; i < B; i++)
-      {
-        qp[i] = b->question + (int64_t) i * b->Tq;
-        ap[i] = b->answer + (int64_t) i * b->Ta;
-      }
-    _mve_fill_decoder_rows (m, B, qp, b->question_len, ap, b->answer_len, NULL);
-    free (qp);
-  }
+  st = fill_text_rows (m, b);
+  if (st != MVE_STATUS_OK)
+    return st;
   _mve_vision_forward (m, b->images);
   struct mve_losses L = { 0 };
   if (d.Nt > 0)

@@ -142,3 +142,14 @@ void _mve_itm_logits_forward (struct mve_model *m);
 // The engine runs OpenBLAS single-threaded inside its own threads; called at
 // the entry of every heavy call in case someone else changed the setting.
 void _mve_blas_single_thread (void);
+
+// The host half of a device training step (mve-device.c): fills m->ibuf with
+// the batch's integer arrays (seeded random ITM negatives; seed 0 maps to
+// mve_model_forward_random_negatives' fixed seed) and *s with their offsets,
+// dimensions and the images. The float arena is left alone.
+struct mve_step_desc;
+mve_status _mve_device_prepare (struct mve_model *m, const struct mve_batch *b, uint64_t neg_seed,
+                                struct mve_step_desc *s);
+// Float ranges [lo, hi) of the ITC head (projections, temperature) in the
+// parameter block (mve_train's lr scale).
+void _mve_itc_head_ranges (mve_model_t m, int64_t lo[2], int64_t hi[2]);

@@ -10,6 +10,7 @@
 // starts, so the project's C90-style warning is switched off for this file.
 #pragma GCC diagnostic ignored "-Wdeclaration-after-statement"
 #include "mve-model-impl.h"
+#include "mve-device.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -45,8 +46,8 @@ mve_train_warmup_steps (int64_t warmup_steps, int64_t total_steps)
 
 // The parameters of the ITC head: [*lo, *hi) in the flat parameter buffer
 // (heads.vproj_w .. heads.tproj_b, and heads.temp), or an empty range.
-static void
-itc_head_ranges (mve_model_t m, int64_t lo[2], int64_t hi[2])
+void
+_mve_itc_head_ranges (mve_model_t m, int64_t lo[2], int64_t hi[2])
 {
   const char *first[2] = { "heads.vproj_w", "heads.temp" }, *last[2] = { "heads.tproj_b", "heads.temp" };
   for (int r = 0; r < 2; r++)
@@ -78,7 +79,8 @@ struct head_group
 };
 
 static mve_status
-train_loop (mve_model_t m, const struct mve_train_opts *o, struct head_group *h)
+train_loop (mve_model_t m, const struct mve_train_opts *o, struct head_group *h,
+            mve_device_model *dev)
 {
   struct mve_adam adam = o->adam;
   int64_t warmup = mve_train_warmup_steps (o->warmup_steps, o->steps);
@@ -105,6 +107,25 @@ train_loop (mve_model_t m, const struct mve_train_opts *o, struct head_group *h)
             break;
           double t0 = now_s ();
           struct mve_losses L;
+          if (dev != NULL)
+            {
+              struct mve_adam step_adam = adam;
+              ++step;
+              if (step <= warmup)
+                step_adam.lr = (float) ((double) adam.lr * (double) step / (double) warmup);
+              uint64_t seed = o->seed * 0x9e3779b97f4a7c15ULL + (uint64_t) step;
+              mve_status st = mve_device_model_step (dev, &b, seed, 1, &step_adam, step, h->scale,
+                                                     &L, NULL, m->last_error,
+                                                     sizeof m->last_error);
+              if (st != MVE_STATUS_OK)
+                return st;
+              double dt = now_s () - t0;
+              loss_sum += L.total;
+              nb++;
+              if (o->on_step)
+                o->on_step (o->user, step, &L, step_adam.lr, dt > 0 ? b.B / dt : 0.0);
+              continue;
+            }
           mve_status st = o->itm_negatives == MVE_ITM_NEGATIVES_HARDEST
                             ? mve_model_forward (m, &b, &L)
                             : mve_model_forward_random_negatives (
@@ -143,6 +164,13 @@ train_loop (mve_model_t m, const struct mve_train_opts *o, struct head_group *h)
       float val = nb > 0 ? (float) (loss_sum / nb) : INFINITY;
       if (o->validate != NULL)
         {
+          if (dev != NULL) // the callback looks at m: bring the weights back first
+            {
+              mve_status st = mve_device_model_download (dev, m, m->last_error,
+                                                         sizeof m->last_error);
+              if (st != MVE_STATUS_OK)
+                return st;
+            }
           mve_status st = o->validate (o->user, m, &val);
           if (st != MVE_STATUS_OK)
             return st;
@@ -184,12 +212,42 @@ mve_train (mve_model_t m, const struct mve_train_opts *o)
   struct head_group h = { .scale = o->itc_head_lr_scale };
   if (h.scale != 1.0f)
     {
-      itc_head_ranges (m, h.lo, h.hi);
+      _mve_itc_head_ranges (m, h.lo, h.hi);
       int64_t n = (h.hi[0] - h.lo[0]) + (h.hi[1] - h.lo[1]);
       if (n > 0 && (h.old = malloc (sizeof (float) * (size_t) n)) == NULL)
         return _mve_fail (m, NULL, 0, MVE_STATUS_ALLOC_FAILED, "out of memory");
     }
-  mve_status st = train_loop (m, o, &h);
+  mve_device_model *dev = NULL;
+  if (o->backend != NULL)
+    {
+      if (o->itm_negatives == MVE_ITM_NEGATIVES_HARDEST)
+        {
+          free (h.old);
+          return _mve_fail (m, NULL, 0, MVE_STATUS_UNSUPPORTED,
+                            "hardest ITM negatives run on the CPU only (use random negatives "
+                            "on the device)");
+        }
+      mve_status st = mve_device_model_open (&dev, m, o->backend, m->last_error,
+                                             sizeof m->last_error);
+      if (st != MVE_STATUS_OK)
+        {
+          free (h.old);
+          return st;
+        }
+    }
+  mve_status st = train_loop (m, o, &h, dev);
+  if (dev != NULL)
+    {
+      // the weights so far come back on success, cancel and errors alike
+      char keep[sizeof m->last_error];
+      memcpy (keep, m->last_error, sizeof keep);
+      mve_status dst = mve_device_model_download (dev, m, m->last_error, sizeof m->last_error);
+      if (st != MVE_STATUS_OK || dst == MVE_STATUS_OK)
+        memcpy (m->last_error, keep, sizeof keep);
+      if (st == MVE_STATUS_OK)
+        st = dst;
+      mve_device_model_close (dev);
+    }
   free (h.old);
   return st;
 }

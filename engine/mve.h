@@ -183,6 +183,7 @@ mve_status mve_model_adam_step (mve_model_t m, const struct mve_adam *opt, int64
 // Training loop: epochs of batches, validation after each epoch, lr halved
 // after `patience` epochs without improvement, early stop after
 // `early_stop_patience` epochs without improvement.
+struct mve_backend;
 struct mve_train_opts
 {
   struct mve_adam adam;
@@ -222,6 +223,11 @@ struct mve_train_opts
   // stays at its prior (0.636 for 1 positive in 3).
   int32_t itm_negatives;
   uint64_t seed;
+  // Where the steps run: NULL, the CPU; a backend with whole-model support
+  // (mve_backend_has_model, mve-device.h) runs every step on its device
+  // (random ITM negatives only) and copies the weights back into the model
+  // before validate, at the end and on errors. Not owned.
+  struct mve_backend *backend;
 };
 enum
 {

@@ -8,15 +8,18 @@
 // the scaled scores into att, the masked softmax (keys >= klen and, when
 // causal, keys > t get 0) and out = att @ v.
 // Backward: one block per (sequence, head), so dk/dv/dq of a sequence and
-// head are written by one block (no atomics, deterministic): phase 1 (warp
-// per row) dot_t = sum_u att * (dout . v_u) and dq; phase 2 (thread per
-// key and channel) dk and dv.
+// head are written by one block (no atomics, deterministic): the score
+// gradients ds (T, Tk) sit in shared memory (warp per query row), then
+// dq = ds @ k, dk = ds^T @ q and dv = att^T @ dout.
+// Packed rows (desc.off) as on the CPU: sequence n owns rows
+// [off[n], off[n+1]) of q/out (and of k/v for self-attention).
 #include "mve-cuda-common.h"
 #include "mve-cuda-attention.h"
 
 #define ATT_WARPS 4
 #define ATT_BWD_BLOCK 256
 #define ATT_MAX_HS 64
+#define ATT_MAX_SMEM (200 * 1024) // Ampere 163 KiB, Hopper 227 KiB per block: see the REQUIRE
 
 static __device__ __forceinline__ float
 warp_sum (float v)
@@ -45,6 +48,44 @@ valid_keys (struct mve_attn_desc d, int n, int t)
   return kl;
 }
 
+// Where sequence n lives (the CPU's attn_seq): query rows Tn, key rows Tkn,
+// offsets (floats) of its first q row, k/v row, dk/dv row and out row.
+struct att_seq
+{
+  int Tn, Tkn;
+  int64_t q0, kv0, dkv0, o0;
+};
+
+static __device__ __forceinline__ struct att_seq
+att_seq (struct mve_attn_desc d, int n, int64_t dkv_seq, int lddkv)
+{
+  struct att_seq a;
+  int s = d.kv_index != NULL ? d.kv_index[n] : n;
+  int C = d.NH * d.hs;
+  if (d.off == NULL)
+    {
+      a.Tn = d.T;
+      a.Tkn = d.Tk;
+      a.q0 = n * d.q_seq;
+      a.kv0 = s * d.kv_seq;
+      a.dkv0 = n * dkv_seq;
+      a.o0 = (int64_t) n * d.T * C;
+    }
+  else
+    {
+      int r0 = d.off[n];
+      a.Tn = d.off[n + 1] - r0;
+      a.Tkn = d.Tk;
+      if (d.kv_index == NULL && a.Tn < a.Tkn)
+        a.Tkn = a.Tn; // self-attention: the sequence's own rows are its keys
+      a.q0 = (int64_t) r0 * d.ldq;
+      a.kv0 = d.kv_index != NULL ? s * d.kv_seq : (int64_t) r0 * d.ldkv;
+      a.dkv0 = d.kv_index != NULL ? n * dkv_seq : (int64_t) r0 * lddkv;
+      a.o0 = (int64_t) r0 * C;
+    }
+  return a;
+}
+
 static __global__ void
 attention_forward_kernel (float *out, float *att, const float *q, const float *k, const float *v,
                           struct mve_attn_desc d)
@@ -53,16 +94,18 @@ attention_forward_kernel (float *out, float *att, const float *q, const float *k
   int n = nh / d.NH, h = nh % d.NH;
   int t = blockIdx.y * ATT_WARPS + threadIdx.x / 32;
   int lane = threadIdx.x % 32;
-  if (t >= d.T)
+  struct att_seq sq = att_seq (d, n, 0, 0);
+  if (t >= sq.Tn)
     return;
-  int s = d.kv_index != NULL ? d.kv_index[n] : n;
   int hs = d.hs, C = d.NH * d.hs, Tk = d.Tk;
-  const float *qr = q + n * d.q_seq + (int64_t) t * d.ldq + h * hs;
-  const float *kb = k + s * d.kv_seq + h * hs;
-  const float *vb = v + s * d.kv_seq + h * hs;
+  const float *qr = q + sq.q0 + (int64_t) t * d.ldq + h * hs;
+  const float *kb = k + sq.kv0 + h * hs;
+  const float *vb = v + sq.kv0 + h * hs;
   float *arow = att + (((int64_t) n * d.NH + h) * d.T + t) * Tk;
   float scale = rsqrtf ((float) hs);
   int kl = valid_keys (d, n, t);
+  if (kl > sq.Tkn)
+    kl = sq.Tkn;
   float mx = -INFINITY;
   for (int u = lane; u < kl; u += 32)
     {
@@ -87,7 +130,7 @@ attention_forward_kernel (float *out, float *att, const float *q, const float *k
   for (int u = lane; u < Tk; u += 32)
     arow[u] = u < kl ? arow[u] * inv : 0.0f;
   __syncwarp ();
-  float *orow = out + ((int64_t) n * d.T + t) * C + h * hs;
+  float *orow = out + sq.o0 + (int64_t) t * C + h * hs;
   for (int i = 0; i < hs; i++)
     {
       float acc = 0.0f;
@@ -99,32 +142,41 @@ attention_forward_kernel (float *out, float *att, const float *q, const float *k
     }
 }
 
+// One block per (sequence, head). ds (Tn, Tkn) = att * (dout . v - dot) * scale
+// lives in shared memory; then dq = ds @ k (phase 1), dk = ds^T @ q and
+// dv = att^T @ dout (phase 2). Accumulates; no atomics (deterministic).
 static __global__ void
 attention_backward_kernel (float *dq, float *dk, float *dv, int64_t dkv_seq, int lddkv,
                            const float *dout, const float *att, const float *q, const float *k,
                            const float *v, struct mve_attn_desc d)
 {
-  extern __shared__ float dots[]; // (T)
+  extern __shared__ float ds[]; // (Tn, Tkn)
   int nh = blockIdx.x;
   int n = nh / d.NH, h = nh % d.NH;
-  int hs = d.hs, C = d.NH * d.hs, T = d.T, Tk = d.Tk;
+  int hs = d.hs, C = d.NH * d.hs, Tk = d.Tk;
   int warp = threadIdx.x / 32, lane = threadIdx.x % 32, nwarps = blockDim.x / 32;
   float scale = rsqrtf ((float) hs);
-  const float *qb = q + n * d.q_seq + h * hs;
-  const float *kb = k + n * d.kv_seq + h * hs;
-  const float *vb = v + n * d.kv_seq + h * hs;
-  const float *ab = att + ((int64_t) n * d.NH + h) * T * Tk;
-  const float *gb = dout + (int64_t) n * T * C + h * hs;
-  float *dqb = dq + n * d.q_seq + h * hs;
-  float *dkb = dk + n * dkv_seq + h * hs;
-  float *dvb = dv + n * dkv_seq + h * hs;
+  struct att_seq sq = att_seq (d, n, dkv_seq, lddkv);
+  int Tn = sq.Tn, Tkn = sq.Tkn;
+  if (Tn <= 0 || Tkn <= 0)
+    return;
+  const float *qb = q + sq.q0 + h * hs;
+  const float *kb = k + sq.kv0 + h * hs;
+  const float *vb = v + sq.kv0 + h * hs;
+  const float *ab = att + ((int64_t) n * d.NH + h) * d.T * Tk;
+  const float *gb = dout + sq.o0 + h * hs;
+  float *dqb = dq + sq.q0 + h * hs;
+  float *dkb = dk + sq.dkv0 + h * hs;
+  float *dvb = dv + sq.dkv0 + h * hs;
 
-  // phase 1: per query row t
-  for (int t = warp; t < T; t += nwarps)
+  for (int t = warp; t < Tn; t += nwarps)
     {
       int kl = valid_keys (d, n, t);
+      if (kl > Tkn)
+        kl = Tkn;
       const float *g = gb + (int64_t) t * C;
       const float *a = ab + (int64_t) t * Tk;
+      float *dsr = ds + (int64_t) t * Tkn;
       float dot = 0.0f;
       for (int u = lane; u < kl; u += 32)
         {
@@ -132,46 +184,30 @@ attention_backward_kernel (float *dq, float *dk, float *dv, int64_t dkv_seq, int
           float dp = 0.0f;
           for (int i = 0; i < hs; i++)
             dp += g[i] * vr[i];
+          dsr[u] = dp;
           dot += a[u] * dp;
         }
       dot = warp_sum (dot);
-      if (lane == 0)
-        dots[t] = dot;
-      // dq[t] += sum_u ds[t, u] k[u], ds = a (dp - dot) scale
-      for (int i = 0; i < hs; i++)
+      for (int u = lane; u < Tkn; u += 32)
+        dsr[u] = u < kl ? a[u] * (dsr[u] - dot) * scale : 0.0f;
+      __syncwarp ();
+      for (int i = lane; i < hs; i += 32)
         {
           float acc = 0.0f;
-          for (int u = lane; u < kl; u += 32)
-            {
-              const float *vr = vb + (int64_t) u * d.ldkv;
-              float dp = 0.0f;
-              for (int j = 0; j < hs; j++)
-                dp += g[j] * vr[j];
-              acc += a[u] * (dp - dot) * scale * kb[(int64_t) u * d.ldkv + i];
-            }
-          acc = warp_sum (acc);
-          if (lane == 0)
-            dqb[(int64_t) t * d.ldq + i] += acc;
+          for (int u = 0; u < kl; u++)
+            acc += dsr[u] * kb[(int64_t) u * d.ldkv + i];
+          dqb[(int64_t) t * d.ldq + i] += acc;
         }
     }
   __syncthreads ();
-  // phase 2: per key u and channel i
-  for (int idx = threadIdx.x; idx < Tk * hs; idx += blockDim.x)
+  for (int idx = threadIdx.x; idx < Tkn * hs; idx += blockDim.x)
     {
       int u = idx / hs, i = idx % hs;
-      const float *vr = vb + (int64_t) u * d.ldkv;
       float ak = 0.0f, av = 0.0f;
-      for (int t = 0; t < T; t++)
+      for (int t = 0; t < Tn; t++)
         {
-          float a = ab[(int64_t) t * Tk + u];
-          if (a == 0.0f)
-            continue; // masked (or underflowed: contributes nothing)
-          const float *g = gb + (int64_t) t * C;
-          float dp = 0.0f;
-          for (int j = 0; j < hs; j++)
-            dp += g[j] * vr[j];
-          av += a * g[i];
-          ak += a * (dp - dots[t]) * scale * qb[(int64_t) t * d.ldq + i];
+          ak += ds[(int64_t) t * Tkn + u] * qb[(int64_t) t * d.ldq + i];
+          av += ab[(int64_t) t * Tk + u] * gb[(int64_t) t * C + i];
         }
       dvb[(int64_t) u * lddkv + i] += av;
       dkb[(int64_t) u * lddkv + i] += ak;
@@ -204,13 +240,25 @@ mve_cuda_attention_backward (void *vctx, float *dq, float *dk, float *dv, int64_
 {
   struct mve_cuda_ctx *ctx = (struct mve_cuda_ctx *) vctx;
   mve_status st = MVE_STATUS_OK;
-  MVE_CUDA_REQUIRE (ctx, d != NULL && d->kv_index == NULL && d->N >= 0 && d->T >= 0
-                           && d->Tk > 0 && d->NH > 0 && d->hs > 0 && d->hs <= ATT_MAX_HS
-                           && (size_t) d->T * sizeof (float) <= 48 * 1024);
+  size_t smem;
+  MVE_CUDA_REQUIRE (ctx, d != NULL && d->N >= 0 && d->T >= 0 && d->Tk > 0 && d->NH > 0
+                           && d->hs > 0 && d->hs <= ATT_MAX_HS);
   if (d->N == 0 || d->T == 0)
     return MVE_STATUS_OK;
-  attention_backward_kernel<<<(unsigned) (d->N * d->NH), ATT_BWD_BLOCK,
-                              (size_t) d->T * sizeof (float), ctx->stream>>> (
+  smem = (size_t) d->T * d->Tk * sizeof (float);
+  if (smem > ATT_MAX_SMEM)
+    {
+      char msg[160];
+      snprintf (msg, sizeof msg, "attention of %d x %d tokens needs %zu bytes of shared memory (at most %d)",
+                d->T, d->Tk, smem, ATT_MAX_SMEM);
+      mve_cuda_record (ctx, "attention_backward", msg, __func__, __FILE__, __LINE__);
+      return MVE_STATUS_INVALID_ARGUMENT;
+    }
+  if (smem > 48 * 1024)
+    MVE_CUDA_CHECK (ctx, cudaFuncSetAttribute (attention_backward_kernel,
+                                               cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                               (int) smem));
+  attention_backward_kernel<<<(unsigned) (d->N * d->NH), ATT_BWD_BLOCK, smem, ctx->stream>>> (
     dq, dk, dv, dkv_seq, lddkv, dout, att, q, k, v, *d);
   MVE_CUDA_CHECK_LAUNCH (ctx);
   return MVE_STATUS_OK;

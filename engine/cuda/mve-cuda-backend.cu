@@ -12,6 +12,7 @@
 #include "mve-cuda-layernorm.h"
 #include "mve-cuda-losses.h"
 #include "mve-cuda-matmul.h"
+#include "mve-cuda-model.h"
 #include "mve-cuda-residual.h"
 
 #include <stdarg.h>
@@ -249,11 +250,14 @@ static const struct mve_backend_i cuda_iface = {
   /* .itm_xent = */ mve_cuda_itm_xent,
   /* .itc_loss = */ mve_cuda_itc_loss,
   /* .adam = */ mve_cuda_adam,
+  /* .model_create = */ mve_cuda_model_create,
+  /* .model_free = */ mve_cuda_model_free,
+  /* .model_step = */ mve_cuda_model_step,
+  /* .model_generate = */ mve_cuda_model_generate,
 };
 
-// Per-op kernels are here; whole device-resident training and decoding
-// steps (MVE_OP_TRAIN_STEP, MVE_OP_DECODE_STEP) are not, so the engine
-// keeps those on the CPU.
+// Every op, and whole device-resident training steps (model_step,
+// mve-cuda-model.cu) and decoding (model_generate, mve-cuda-generate.cu).
 static bool
 cuda_supports_op (void *vctx, enum mve_op op)
 {
@@ -275,6 +279,8 @@ cuda_supports_op (void *vctx, enum mve_op op)
     case MVE_OP_ITM_XENT: return cuda_iface.itm_xent != NULL;
     case MVE_OP_ITC_LOSS: return cuda_iface.itc_loss != NULL;
     case MVE_OP_ADAM: return cuda_iface.adam != NULL;
+    case MVE_OP_TRAIN_STEP: return cuda_iface.model_step != NULL;
+    case MVE_OP_DECODE_STEP: return cuda_iface.model_generate != NULL;
     default: return false;
     }
 }
