@@ -256,6 +256,15 @@ mva_cli_ask (int    argc,
     return mva_cli_fail ("ask: --opacity expects a number from 0 to 1");
   if (!mva_cli_resolve_device ("ask", device, &device_used, &device_note))
     return 1;
+  if (g_str_equal (device_used, "cuda"))
+    {
+      /* CUDA runs training steps (mva-trainer.c); the assistant's answers,
+       * beams and overlays are still computed by the CPU engine */
+      g_free (device_used);
+      device_used = g_strdup ("cpu");
+      device_note = g_strdup ("answers are generated on the CPU: ask does not use the CUDA "
+                              "device yet");
+    }
   if (device != NULL && device_note != NULL && !json)
     g_printerr ("ask: %s\n", device_note);
   if (category != NULL && category[0] != '\0' && !mva_assistant_category_index (category, NULL))

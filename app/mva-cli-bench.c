@@ -19,6 +19,14 @@
  * time is not), sgemm_gflops (OpenBLAS cblas_sgemm, 1024^3, on
  * the same threads: the rate the training step is measured against), params.
  * One JSON object on stdout with --json, else a short table.
+ *
+ * --device cuda (or auto on a machine where CUDA runs whole steps): the
+ * steps run on the device through mve-device.h (mve_device_model_step:
+ * forward with random ITM negatives, backward and Adam, one synchronisation
+ * a step; the CPU branch mines the hardest negatives, the same work) and the
+ * answers are generated there (mve_device_model_generate); "device" is
+ * "cuda" and "device_name" names the GPU. CPU times then measure the host's
+ * share only.
  */
 #define G_LOG_DOMAIN "mva-cli"
 #include "config.h"
@@ -33,6 +41,8 @@
 #include <time.h>
 
 #include "mva-cli.h"
+#include "mve-backend.h"
+#include "mve-device.h"
 #include "mve.h"
 
 static guint64 rng = 0x853c49e6748fea9bULL;
@@ -214,6 +224,9 @@ mva_cli_bench (int argc, char **argv)
   g_autofree int32_t *out_tokens = NULL;
   GCancellable *cancel = mva_cli_cancellable ();
   struct rusage ru;
+  struct mve_backend *be = NULL;
+  mve_device_model *dm = NULL;
+  struct mve_device_info dev_info = { 0 };
   const GOptionEntry entries[] = {
     { "threads", 0, 0, G_OPTION_ARG_STRING, &threads_s, "Threads (default: all CPUs)", "N" },
     { "gen-threads", 0, 0, G_OPTION_ARG_STRING, &gen_threads_s,
@@ -244,11 +257,27 @@ mva_cli_bench (int argc, char **argv)
   gen_threads = threads;
   if (!mva_cli_parse_uint ("bench", "--gen-threads", gen_threads_s, 1, 256, &gen_threads))
     return 1;
+  if (g_str_equal (device_used, "cuda"))
+    {
+      char why[512] = "";
+
+      /* resolved just now; a failure here is a race with the device */
+      if (mve_backend_open_cuda (&be, 0, why, sizeof why) != MVE_STATUS_OK)
+        return mva_cli_fail ("bench: cannot open the CUDA device: %s", why);
+      if (be->iface->get_device_info (be->ctx, &dev_info) != MVE_STATUS_OK)
+        g_strlcpy (dev_info.name, "?", sizeof dev_info.name);
+    }
 
   mve_config_init_default (&cfg);
   st = mve_model_init (&model, &cfg, 0, (int32_t) threads, err, sizeof err);
+  if (st == MVE_STATUS_OK && be != NULL)
+    st = mve_device_model_open (&dm, model, be, err, sizeof err);
   if (st != MVE_STATUS_OK)
-    return mva_cli_fail ("bench: cannot create the model: %s", err);
+    {
+      mve_model_free (model);
+      mve_backend_close (be);
+      return mva_cli_fail ("bench: cannot create the model: %s", err);
+    }
   mve_adam_init_default (&adam);
 
   sgemm = measure_sgemm_gflops ((int) threads);
@@ -266,7 +295,9 @@ mva_cli_bench (int argc, char **argv)
 
       if (g_cancellable_is_cancelled (cancel))
         {
+          mve_device_model_close (dm);
           mve_model_free (model);
+          mve_backend_close (be);
           mva_cli_fail ("bench: interrupted");
           return 130;
         }
@@ -281,14 +312,24 @@ mva_cli_bench (int argc, char **argv)
       b.Ta = rb.Ta;
       t0 = g_get_monotonic_time ();
       c0 = cpu_seconds ();
-      st = mve_model_forward (model, &b, &L);
-      if (st == MVE_STATUS_OK)
+      if (dm != NULL)
         {
-          mve_model_zero_grad (model);
-          st = mve_model_backward (model);
+          /* the whole step on the device; ITC head at the full lr, as the
+           * CPU branch's plain Adam */
+          st = mve_device_model_step (dm, &b, i + 1, 1, &adam, (int64_t) i + 1, 1.0f, &L, NULL,
+                                      err, sizeof err);
         }
-      if (st == MVE_STATUS_OK)
-        st = mve_model_adam_step (model, &adam, (int64_t) i + 1);
+      else
+        {
+          st = mve_model_forward (model, &b, &L);
+          if (st == MVE_STATUS_OK)
+            {
+              mve_model_zero_grad (model);
+              st = mve_model_backward (model);
+            }
+          if (st == MVE_STATUS_OK)
+            st = mve_model_adam_step (model, &adam, (int64_t) i + 1);
+        }
       if (i > 0)
         {
           train_s += (g_get_monotonic_time () - t0) / 1e6;
@@ -299,8 +340,10 @@ mva_cli_bench (int argc, char **argv)
       random_batch_clear (&rb);
       if (st != MVE_STATUS_OK)
         {
-          g_autofree char *msg = g_strdup (mve_model_last_error (model));
+          g_autofree char *msg = g_strdup (dm != NULL ? err : mve_model_last_error (model));
+          mve_device_model_close (dm);
           mve_model_free (model);
+          mve_backend_close (be);
           return mva_cli_fail ("bench: training step failed: %s", msg);
         }
       mva_cli_progress ("bench: training step %" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT,
@@ -312,11 +355,19 @@ mva_cli_bench (int argc, char **argv)
    * on a freshly initialised model: the trained one has just learnt from
    * random answers that <EOS> is the most frequent token and would stop at
    * once, while the PyTorch reference never stops early */
+  mve_device_model_close (dm);
+  dm = NULL;
   mve_model_free (model);
   model = NULL;
   st = mve_model_init (&model, &cfg, 1, (int32_t) gen_threads, err, sizeof err);
+  if (st == MVE_STATUS_OK && be != NULL)
+    st = mve_device_model_open (&dm, model, be, err, sizeof err);
   if (st != MVE_STATUS_OK)
-    return mva_cli_fail ("bench: cannot create the model: %s", err);
+    {
+      mve_model_free (model);
+      mve_backend_close (be);
+      return mva_cli_fail ("bench: cannot create the model: %s", err);
+    }
   image = g_new (float, (gsize) 3 * cfg.image_size * cfg.image_size);
   out_tokens = g_new (int32_t, 64);
   gen_times = g_new (double, runs + 1);
@@ -329,14 +380,19 @@ mva_cli_bench (int argc, char **argv)
         image[i] = rnd_unit () * 2.0f - 1.0f;
       for (int i = 0; i < 20; i++)
         question[i] = MVE_TOKEN_N_SPECIAL + (int32_t) (rnd () % (guint32) (cfg.vocab_size - MVE_TOKEN_N_SPECIAL));
-      st = mve_model_generate (model, image, question, 20, 64, 1, NULL, NULL, out_tokens,
-                               &gen_tokens, NULL, err, sizeof err);
+      st = dm != NULL
+           ? mve_device_model_generate (dm, image, question, 20, 64, NULL, NULL, out_tokens,
+                                        &gen_tokens, err, sizeof err)
+           : mve_model_generate (model, image, question, 20, 64, 1, NULL, NULL, out_tokens,
+                                 &gen_tokens, NULL, err, sizeof err);
       if (st != MVE_STATUS_OK || gen_tokens == 64)
         break;
     }
   if (st != MVE_STATUS_OK)
     {
+      mve_device_model_close (dm);
       mve_model_free (model);
+      mve_backend_close (be);
       return mva_cli_fail ("bench: generation failed: %s", err);
     }
   for (guint64 r = 0; r < runs + 1; r++)
@@ -344,13 +400,18 @@ mva_cli_bench (int argc, char **argv)
       gint64 t0 = g_get_monotonic_time ();
       double c0 = cpu_seconds ();
       int32_t n = 0;
-      st = mve_model_generate (model, image, question, 20, 64, 1, NULL, NULL, out_tokens, &n,
-                               NULL, err, sizeof err);
+      st = dm != NULL
+           ? mve_device_model_generate (dm, image, question, 20, 64, NULL, NULL, out_tokens, &n,
+                                        err, sizeof err)
+           : mve_model_generate (model, image, question, 20, 64, 1, NULL, NULL, out_tokens, &n,
+                                 NULL, err, sizeof err);
       gen_times[r] = (g_get_monotonic_time () - t0) / 1e3;
       gen_cpu[r] = (cpu_seconds () - c0) * 1e3;
       if (st != MVE_STATUS_OK)
         {
+          mve_device_model_close (dm);
           mve_model_free (model);
+          mve_backend_close (be);
           return mva_cli_fail ("bench: generation failed: %s", err);
         }
       mva_cli_progress ("bench: generation %" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT, r + 1,
@@ -372,6 +433,11 @@ mva_cli_bench (int argc, char **argv)
       json_builder_add_string_value (b, "mvaema-engine");
       json_builder_set_member_name (b, "device");
       json_builder_add_string_value (b, device_used);
+      if (be != NULL)
+        {
+          json_builder_set_member_name (b, "device_name");
+          json_builder_add_string_value (b, dev_info.name);
+        }
       if (device_note != NULL)
         {
           json_builder_set_member_name (b, "device_note");
@@ -414,12 +480,20 @@ mva_cli_bench (int argc, char **argv)
     }
   else
     {
-      printf ("engine (cpu, %" G_GUINT64_FORMAT " threads, paper configuration, %" G_GINT64_FORMAT
-              " parameters)\n", threads, mve_model_num_params (model));
+      if (be != NULL)
+        printf ("engine (cuda: %s, paper configuration, %" G_GINT64_FORMAT " parameters)\n",
+                dev_info.name, mve_model_num_params (model));
+      else
+        printf ("engine (cpu, %" G_GUINT64_FORMAT " threads, paper configuration, %" G_GINT64_FORMAT
+                " parameters)\n", threads, mve_model_num_params (model));
       printf ("  training, batch %" G_GUINT64_FORMAT ":   %.2f samples/s (%.1f ms per step)\n",
               batch, sps, train_s / steps * 1e3);
-      printf ("  64-token greedy answer: %.2f ms (%" G_GUINT64_FORMAT " threads%s)\n", gen_ms,
-              gen_threads, gen_tokens == 64 ? "" : ", stopped early at <EOS>");
+      if (be != NULL)
+        printf ("  64-token greedy answer: %.2f ms (on the device%s)\n", gen_ms,
+                gen_tokens == 64 ? "" : ", stopped early at <EOS>");
+      else
+        printf ("  64-token greedy answer: %.2f ms (%" G_GUINT64_FORMAT " threads%s)\n", gen_ms,
+                gen_threads, gen_tokens == 64 ? "" : ", stopped early at <EOS>");
       printf ("  FLOPs per step:         %.2f GFLOP (%.2f padded); at the sgemm rate %.1f ms\n",
               flops / steps / 1e9, flops_padded / steps / 1e9, flops / steps / (sgemm * 1e9) * 1e3);
       printf ("  peak memory:            %.1f MB\n", rss_mb);
@@ -427,6 +501,8 @@ mva_cli_bench (int argc, char **argv)
       if (device_note != NULL)
         printf ("  device:                 cpu (%s)\n", device_note);
     }
+  mve_device_model_close (dm);
   mve_model_free (model);
+  mve_backend_close (be);
   return 0;
 }

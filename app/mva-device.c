@@ -8,6 +8,7 @@
 #include "mva-device.h"
 
 #include "mve-backend.h"
+#include "mve-device.h"
 
 G_DEFINE_QUARK (mva-device-error-quark, mva_device_error)
 
@@ -27,14 +28,14 @@ cuda_unusable (void)
 
   if (mve_backend_open_cuda (&be, 0, why, sizeof why) != MVE_STATUS_OK)
     return g_strdup (why[0] ? why : "no CUDA device");
-  /* The module runs single ops; the engine runs a step on a device only
-   * when the backend does whole steps there (no host round trip per op). */
-  whole_steps = be->iface->supports_op (be->ctx, MVE_OP_TRAIN_STEP) &&
-                be->iface->supports_op (be->ctx, MVE_OP_DECODE_STEP);
+  /* The engine runs on a device only when the backend does whole training
+   * and decoding steps there (mve-device.h; no host round trip per op). */
+  whole_steps = mve_backend_has_model (be);
   mve_backend_close (be);
   if (!whole_steps)
-    return g_strdup ("a CUDA device was found, but the CUDA backend runs single operations "
-                     "only, not whole training or decoding steps yet (see docs/cuda.md)");
+    return g_strdup ("a CUDA device was found, but its CUDA module runs single operations "
+                     "only, not whole training or decoding steps (rebuild the module; see "
+                     "docs/cuda.md)");
   return NULL;
 }
 

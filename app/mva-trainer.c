@@ -26,6 +26,8 @@
 #include "mva-device.h"
 #include "mva-image.h"
 #include "mva-preprocess.h"
+#include "mve-backend.h"
+#include "mve-device.h"
 #include "mve-tokenizer.h"
 #include "mve.h"
 
@@ -1029,6 +1031,7 @@ trainer_run (const MvaTrainOptions *opts,
   mve_model_t model = NULL;
   struct mve_config cfg;
   struct mve_train_opts topts;
+  struct mve_backend *backend = NULL;
   Run r = { 0 };
   RunInfo info = { 0 };
   MvaTrainProgress p = { 0 };
@@ -1083,6 +1086,22 @@ trainer_run (const MvaTrainOptions *opts,
       {
         g_set_error (error, MVA_TRAINER_ERROR, MVA_TRAINER_ERROR_INVALID, "%s", local->message);
         return FALSE;
+      }
+    /* CUDA: mve_train runs every step on the device (topts.backend) */
+    if (info.device == MVA_DEVICE_CUDA)
+      {
+        char why[512] = "";
+
+        if (mve_backend_open_cuda (&backend, 0, why, sizeof why) != MVE_STATUS_OK ||
+            !mve_backend_has_model (backend))
+          {
+            mve_backend_close (backend);
+            backend = NULL;
+            info.device = MVA_DEVICE_CPU;
+            g_free (info.device_note);
+            info.device_note = g_strdup_printf ("CUDA is not available (%s); using the CPU",
+                                                why[0] ? why : "no whole-model support");
+          }
       }
   }
   info.started = iso_now ();
@@ -1302,6 +1321,7 @@ trainer_run (const MvaTrainOptions *opts,
   topts.on_epoch = on_epoch;
   topts.should_abort = should_abort;
   topts.user = &r;
+  topts.backend = backend;
   t0 = g_get_monotonic_time ();
   r.last_step_us = t0;
   st = mve_train (model, &topts);
@@ -1381,6 +1401,7 @@ out:
   g_free (info.device_note);
   g_free (info.finished);
   mve_model_free (model);
+  mve_backend_close (backend);
   mve_tokenizer_free (tok);
   return ok;
 }

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 # test-cli-devices.sh: `mvaema-cli devices [--json]` lists the CPU and either
 # CUDA devices or the reason there are none; `bench --device` refuses an
-# unknown device, and `--device cuda` either runs or stops with one line.
+# unknown device, and `--device cuda` (train, bench) either runs or stops
+# with one line; `--device auto` falls back to the CPU with a note.
 set -euo pipefail
 cli=${MVAEMA_CLI:?MVAEMA_CLI not set}
 err=$(mktemp)
@@ -29,6 +30,20 @@ rc=0
 rc=0
 "$cli" train --device cuda --data /nonexistent --out /nonexistent > /dev/null 2> "$err" || rc=$?
 [ $rc -ne 0 ] && [ "$(wc -l < "$err")" -eq 1 ] || { cat "$err"; echo "FAIL: train --device cuda"; exit 1; }
+# cuda: runs on the device (its name in the JSON) or stops with one line
+rc=0
+out=$("$cli" bench --device cuda --threads 1 --steps 1 --batch 2 --gen-runs 1 --json 2> "$err") || rc=$?
+if [ $rc -ne 0 ]; then
+  [ "$(wc -l < "$err")" -eq 1 ] && grep -q 'CUDA' "$err" || { cat "$err"; echo "FAIL: bench --device cuda"; exit 1; }
+  echo "bench --device cuda stops: $(cat "$err")"
+else
+  /usr/bin/python3 - "$out" <<'PY'
+import json, sys
+b = json.loads(sys.argv[1])
+assert b['device'] == 'cuda' and b['device_name'] and b['train_samples_per_s'] > 0, b
+print('bench --device cuda ok:', b['device_name'], b['train_samples_per_s'], 'samples/s')
+PY
+fi
 # auto: the CPU with the reason in the JSON when CUDA cannot run the step
 out=$("$cli" bench --device auto --threads 1 --steps 1 --batch 2 --gen-runs 1 --json 2>/dev/null)
 /usr/bin/python3 - "$out" <<'PY'
