@@ -40,7 +40,10 @@ def main():
     image = torch.rand(3, c["image_size"], c["image_size"], generator=gen) * 2 - 1
     question = torch.randint(7, c["vocab_size"], (20,), generator=gen).tolist()
     # from here on, new tensors are created on the GPU
-    torch.set_default_tensor_type(torch.cuda.FloatTensor)
+    if hasattr(torch, "set_default_device"):
+        torch.set_default_device("cuda")
+    else:
+        torch.set_default_tensor_type(torch.cuda.FloatTensor)
     p = {k: v.detach().cuda().requires_grad_(True) for k, v in p.items()}
     batches = [tuple(t.cuda() for t in b) for b in batches]
     image = image.cuda()
