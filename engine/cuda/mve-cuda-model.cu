@@ -566,6 +566,13 @@ adam_step_kernel (float *p, float *am, float *av, const float *g, int64_t n, con
 
 // --- launch helpers (record the error and goto fail) ----------------------------------------
 #define BLOCKS(n) ((unsigned) MVE_CEIL_DIV ((int64_t) (n), EW_BLOCK))
+#define PHASE(i)                                                                               \
+  do                                                                                           \
+    {                                                                                          \
+      if (dm->phases > 0)                                                                      \
+        cudaEventRecord (dm->phase[i], ctx->stream);                                           \
+    }                                                                                          \
+  while (0)
 #define LAUNCH_OK() MVE_CUDA_CHECK_LAUNCH (ctx)
 #define TRY(call)                                                                              \
   do                                                                                           \
@@ -985,11 +992,13 @@ build_csr (int32_t *off, int32_t *list, int32_t *cursor, const int32_t *img, int
     list[cursor[img[n]]++] = n;
 }
 
+// pinned host staging of `bytes` and the device upload buffer of `dev_bytes`
 static mve_status
-ensure_staging (struct mve_cuda_ctx *ctx, struct mve_cuda_model *dm, size_t bytes)
+ensure_staging (struct mve_cuda_ctx *ctx, struct mve_cuda_model *dm, size_t bytes,
+                size_t dev_bytes)
 {
   mve_status st = MVE_STATUS_OK;
-  if (bytes <= dm->staging_cap)
+  if (bytes <= dm->staging_cap && dev_bytes <= dm->images_cap)
     return MVE_STATUS_OK;
   // the stream may still read the old buffers: wait before freeing them
   MVE_CUDA_CHECK (ctx, cudaStreamSynchronize (ctx->stream));
@@ -1002,11 +1011,11 @@ ensure_staging (struct mve_cuda_ctx *ctx, struct mve_cuda_model *dm, size_t byte
   dm->images = NULL;
   dm->images_cap = 0;
   {
-    size_t cap = bytes + bytes / 4;
+    size_t cap = bytes + bytes / 4, dcap = dev_bytes + dev_bytes / 4;
     MVE_CUDA_CHECK (ctx, cudaMallocHost (&dm->staging, cap));
     dm->staging_cap = cap;
-    MVE_CUDA_CHECK (ctx, cudaMalloc ((void **) &dm->images, cap));
-    dm->images_cap = cap;
+    MVE_CUDA_CHECK (ctx, cudaMalloc ((void **) &dm->images, dcap));
+    dm->images_cap = dcap;
   }
   return MVE_STATUS_OK;
 fail:
@@ -1036,7 +1045,7 @@ mve_cuda_model_step (void *vctx, void *vdm, const struct mve_step_desc *s,
     int64_t n_int_all = s->n_ints + n_csr;
     size_t int_bytes = ((size_t) n_int_all * sizeof (int32_t) + 255) / 256 * 256;
     size_t img_bytes = (size_t) B * c->channels * c->image_size * c->image_size * sizeof (float);
-    TRY (ensure_staging (ctx, dm, int_bytes + img_bytes));
+    TRY (ensure_staging (ctx, dm, int_bytes, int_bytes + img_bytes));
     // the previous step's copy has finished (each step ends with a synchronisation)
     char *stage = (char *) dm->staging;
     int32_t *si = (int32_t *) stage;
@@ -1051,9 +1060,15 @@ mve_cuda_model_step (void *vctx, void *vdm, const struct mve_step_desc *s,
     int32_t *cursor = csr_dec_list + s->Nd;
     build_csr (csr_itm_off, csr_itm_list, cursor, hi + s->img_i, s->Nitm, B);
     build_csr (csr_dec_off, csr_dec_list, cursor, hi + s->img_d, s->Nd, B);
-    memcpy (stage + int_bytes, s->images, img_bytes);
-    MVE_CUDA_CHECK (ctx, cudaMemcpyAsync (dm->images, stage, int_bytes + img_bytes,
+    PHASE (0);
+    MVE_CUDA_CHECK (ctx, cudaMemcpyAsync (dm->images, stage, int_bytes, cudaMemcpyHostToDevice,
+                                          ctx->stream));
+    // the images straight from the caller's (pageable) memory: the driver
+    // pipelines its staging with the transfer, faster than a memcpy into
+    // our pinned buffer followed by the transfer
+    MVE_CUDA_CHECK (ctx, cudaMemcpyAsync ((char *) dm->images + int_bytes, s->images, img_bytes,
                                           cudaMemcpyHostToDevice, ctx->stream));
+    PHASE (1);
     const int32_t *di = (const int32_t *) dm->images;
     const float *d_images = (const float *) ((const char *) dm->images + int_bytes);
     struct step_ptrs q;
@@ -1102,6 +1117,7 @@ mve_cuda_model_step (void *vctx, void *vdm, const struct mve_step_desc *s,
     clamp_temp_kernel<<<1, 1, 0, ctx->stream>>> (p->temp);
     LAUNCH_OK ();
     TRY (vision_forward (ctx, dm, d_images));
+    PHASE (2);
     struct ddef s_txt, s_itm, s_dec;
     memset (&s_txt, 0, sizeof s_txt);
     s_txt.w = &p->txt;
@@ -1169,6 +1185,7 @@ mve_cuda_model_step (void *vctx, void *vdm, const struct mve_step_desc *s,
         LAUNCH_OK ();
         TRY (mve_cuda_itc_loss (ctx, sc + S_ITC, A->dsim, A->sim, B));
       }
+    PHASE (3);
     if (s->Nitm > 0) // ITM
       {
         int N = s->Nitm;
@@ -1185,6 +1202,7 @@ mve_cuda_model_step (void *vctx, void *vdm, const struct mve_step_desc *s,
         sum_kernel<<<1, RED_BLOCK, 0, ctx->stream>>> (sc + S_ITM, A->itm_losses, N, 1.0 / N);
         LAUNCH_OK ();
       }
+    PHASE (4);
     // decoder + LM
     int64_t Nlm = s->Nlm;
     embed_kernel<<<(unsigned) ((int64_t) s->Nd * s->Td), 64, 0, ctx->stream>>> (
@@ -1206,6 +1224,7 @@ mve_cuda_model_step (void *vctx, void *vdm, const struct mve_step_desc *s,
                                            s->Nitm > 0 ? c->w_itm : 0.0f, c->w_lm);
     LAUNCH_OK ();
 
+    PHASE (5);
     // --- backward -------------------------------------------------------------------------
     if (s->backward)
       {
@@ -1225,6 +1244,7 @@ mve_cuda_model_step (void *vctx, void *vdm, const struct mve_step_desc *s,
               g->tok_emb, g->d_pos, A->s_dlnf, q.tok_d, q.off_dec, s->Nd, s->Td, C);
             LAUNCH_OK ();
           }
+        PHASE (6);
         // ITM
         if (s->Nitm > 0)
           {
@@ -1241,6 +1261,7 @@ mve_cuda_model_step (void *vctx, void *vdm, const struct mve_step_desc *s,
               g->tok_emb, g->t_pos, A->s_dlnf, q.tok_i, q.off_itm, N, s->Te, C);
             LAUNCH_OK ();
           }
+        PHASE (7);
         // ITC
         if (s->Nt > 0)
           {
@@ -1279,6 +1300,7 @@ mve_cuda_model_step (void *vctx, void *vdm, const struct mve_step_desc *s,
               g->tok_emb, g->t_pos, A->s_dlnf, q.tok_t, q.off_txt, B, s->Te, C);
             LAUNCH_OK ();
           }
+        PHASE (8);
         // vision
         {
           struct ddef s_vis;
@@ -1303,6 +1325,7 @@ mve_cuda_model_step (void *vctx, void *vdm, const struct mve_step_desc *s,
         }
       }
 
+    PHASE (9);
     // --- gradient norm, clipping, Adam ----------------------------------------------------
     if (s->adam)
       {
@@ -1321,6 +1344,7 @@ mve_cuda_model_step (void *vctx, void *vdm, const struct mve_step_desc *s,
         LAUNCH_OK ();
       }
 
+    PHASE (10);
     // --- results: the step's only synchronisation -----------------------------------------
     MVE_CUDA_CHECK (ctx, cudaMemcpyAsync (dm->h_result, sc, S_COUNT * sizeof (float),
                                           cudaMemcpyDeviceToHost, ctx->stream));
@@ -1330,6 +1354,22 @@ mve_cuda_model_step (void *vctx, void *vdm, const struct mve_step_desc *s,
     r->itm = dm->h_result[S_ITM];
     r->lm = dm->h_result[S_LM];
     r->grad_norm = s->adam ? dm->h_result[S_NORM] : 0.0f;
+    if (dm->phases > 0 && s->backward && s->adam) // every phase was recorded
+      {
+        static const char *names[10] = { "upload", "vision_fwd", "itc_fwd", "itm_fwd", "dec_lm_fwd",
+                                         "dec_bwd", "itm_bwd", "itc_bwd", "vision_bwd", "adam" };
+        fprintf (stderr, "{\"cuda_step_phases_ms\":{\"batch\":%d", B);
+        for (int i = 0; i < 10; i++)
+          {
+            float ms = 0.0f;
+            cudaEventElapsedTime (&ms, dm->phase[i], dm->phase[i + 1]);
+            fprintf (stderr, ",\"%s\":%.3f", names[i], ms);
+          }
+        float all = 0.0f;
+        cudaEventElapsedTime (&all, dm->phase[0], dm->phase[10]);
+        fprintf (stderr, ",\"device_total\":%.3f}}\n", all);
+        cudaGetLastError (); // an unusable event must not fail the next launch check
+      }
   }
   return MVE_STATUS_OK;
 fail:
@@ -1355,6 +1395,15 @@ mve_cuda_model_create (void *vctx, void **out, const struct mve_model_desc *md)
   dm->md = *md;
   MVE_CUDA_CHECK (ctx, cudaMalloc ((void **) &dm->d_scalars, SCALARS_FLOATS * sizeof (float)));
   MVE_CUDA_CHECK (ctx, cudaMallocHost ((void **) &dm->h_result, S_COUNT * sizeof (float)));
+  {
+    const char *ph = getenv ("MVAEMA_CUDA_PHASES");
+    if (ph != NULL && *ph != '\0' && strcmp (ph, "0") != 0)
+      {
+        for (int i = 0; i < 11; i++)
+          MVE_CUDA_CHECK (ctx, cudaEventCreate (&dm->phase[i]));
+        dm->phases = 11;
+      }
+  }
   *out = dm;
   return MVE_STATUS_OK;
 fail:
@@ -1381,6 +1430,8 @@ mve_cuda_model_free (void *vctx, void *vdm)
     cudaFreeHost (dm->staging);
   if (dm->h_result != NULL)
     cudaFreeHost (dm->h_result);
+  for (int i = 0; i < dm->phases; i++)
+    cudaEventDestroy (dm->phase[i]);
   free (dm->acts);
   free (dm);
 }

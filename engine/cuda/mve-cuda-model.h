@@ -30,6 +30,10 @@ struct mve_cuda_model
   float *h_result;  // pinned, 8 floats: total, itc, itm, lm, grad norm, ...
   float *d_scalars; // device, 64 floats: losses, norm, clip scale, ...
   struct mve_cuda_acts *acts; // carved from arena for the last step's shapes
+  // MVAEMA_CUDA_PHASES=1: events around the phases of each step, printed
+  // to stderr as one JSON line per step (where a step's time goes)
+  cudaEvent_t phase[12];
+  int phases; // events created
   struct mve_cuda_gen *gen;   // NULL until the first generation
 };
 
