@@ -142,6 +142,103 @@ attention_forward_kernel (float *out, float *att, const float *q, const float *k
     }
 }
 
+// Forward with the keys and values of one (sequence, head) staged in shared
+// memory once: one block per (sequence, head), ATT_SM_WARPS warps taking
+// query rows in turn; a lane keeps up to ATT_SM_NJ scores in registers
+// (Tk <= 32 * ATT_SM_NJ), the probabilities go to att once and to a per-warp
+// row in shared memory for out = p @ v (lane i computes channel i).
+#define ATT_SM_WARPS 8
+#define ATT_SM_NJ 8
+static __global__ void
+attention_forward_smem_kernel (float *out, float *att, const float *q, const float *k,
+                               const float *v, struct mve_attn_desc d)
+{
+  extern __shared__ float sm[];
+  int nh = blockIdx.x;
+  int n = nh / d.NH, h = nh % d.NH;
+  int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  int hs = d.hs, C = d.NH * d.hs, Tk = d.Tk;
+  struct att_seq sq = att_seq (d, n, 0, 0);
+  int Tn = sq.Tn, Tkn = sq.Tkn;
+  if (Tn <= 0)
+    return;
+  float *ks = sm;                          // (Tkn, hs + 1)
+  float *vs = ks + (size_t) Tk * (hs + 1); // (Tkn, hs)
+  float *ps = vs + (size_t) Tk * hs;       // (warps, Tk)
+  float *qs = ps + (size_t) ATT_SM_WARPS * Tk; // (warps, hs)
+  const float *kb = k + sq.kv0 + h * hs;
+  const float *vb = v + sq.kv0 + h * hs;
+  for (int idx = threadIdx.x; idx < Tkn * hs; idx += blockDim.x)
+    {
+      int u = idx / hs, i = idx % hs;
+      ks[u * (hs + 1) + i] = kb[(int64_t) u * d.ldkv + i];
+      vs[u * hs + i] = vb[(int64_t) u * d.ldkv + i];
+    }
+  __syncthreads ();
+  float scale = rsqrtf ((float) hs);
+  float *pw = ps + warp * Tk, *qw = qs + warp * hs;
+  for (int t = warp; t < Tn; t += ATT_SM_WARPS)
+    {
+      const float *qr = q + sq.q0 + (int64_t) t * d.ldq + h * hs;
+      for (int i = lane; i < hs; i += 32)
+        qw[i] = qr[i];
+      __syncwarp ();
+      int kl = valid_keys (d, n, t);
+      if (kl > Tkn)
+        kl = Tkn;
+      float sc[ATT_SM_NJ];
+      float mx = -INFINITY;
+#pragma unroll
+      for (int j = 0; j < ATT_SM_NJ; j++)
+        {
+          int u = lane + 32 * j;
+          sc[j] = -INFINITY;
+          if (u < kl)
+            {
+              const float *kr = ks + u * (hs + 1);
+              float dot = 0.0f;
+              for (int i = 0; i < hs; i++)
+                dot += qw[i] * kr[i];
+              sc[j] = dot * scale;
+              mx = fmaxf (mx, sc[j]);
+            }
+        }
+      mx = warp_max (mx);
+      float sum = 0.0f;
+#pragma unroll
+      for (int j = 0; j < ATT_SM_NJ; j++)
+        {
+          int u = lane + 32 * j;
+          sc[j] = u < kl ? expf (sc[j] - mx) : 0.0f;
+          sum += sc[j];
+        }
+      sum = warp_sum (sum);
+      float inv = sum > 0.0f ? 1.0f / sum : 0.0f;
+      float *arow = att + (((int64_t) n * d.NH + h) * d.T + t) * Tk;
+#pragma unroll
+      for (int j = 0; j < ATT_SM_NJ; j++)
+        {
+          int u = lane + 32 * j;
+          if (u < Tk)
+            {
+              float pr = u < kl ? sc[j] * inv : 0.0f;
+              arow[u] = pr;
+              pw[u] = pr;
+            }
+        }
+      __syncwarp ();
+      float *orow = out + sq.o0 + (int64_t) t * C + h * hs;
+      for (int i = lane; i < hs; i += 32)
+        {
+          float acc = 0.0f;
+          for (int u = 0; u < kl; u++)
+            acc += pw[u] * vs[u * hs + i];
+          orow[i] = acc;
+        }
+      __syncwarp (); // pw and qw are rewritten by the next row
+    }
+}
+
 // One block per (sequence, head). ds (Tn, Tkn) = att * (dout . v - dot) * scale
 // lives in shared memory; then dq = ds @ k (phase 1), dk = ds^T @ q and
 // dv = att^T @ dout (phase 2). Accumulates; no atomics (deterministic).
@@ -225,8 +322,22 @@ mve_cuda_attention_forward (void *vctx, float *out, float *att, const float *q, 
                            && d->hs > 0 && d->hs <= ATT_MAX_HS);
   if (d->N == 0 || d->T == 0)
     return MVE_STATUS_OK;
-  grid = dim3 ((unsigned) (d->N * d->NH), (unsigned) MVE_CEIL_DIV (d->T, ATT_WARPS));
-  attention_forward_kernel<<<grid, ATT_WARPS * 32, 0, ctx->stream>>> (out, att, q, k, v, *d);
+  if (d->Tk <= 32 * ATT_SM_NJ)
+    {
+      size_t smem = sizeof (float)
+                    * ((size_t) d->Tk * (2 * d->hs + 1) + (size_t) ATT_SM_WARPS * (d->Tk + d->hs));
+      if (smem > 48 * 1024)
+        MVE_CUDA_CHECK (ctx, cudaFuncSetAttribute (attention_forward_smem_kernel,
+                                                   cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                                   (int) smem));
+      attention_forward_smem_kernel<<<(unsigned) (d->N * d->NH), ATT_SM_WARPS * 32, smem,
+                                      ctx->stream>>> (out, att, q, k, v, *d);
+    }
+  else // long key sequences: a warp per query row, keys read from global memory
+    {
+      grid = dim3 ((unsigned) (d->N * d->NH), (unsigned) MVE_CEIL_DIV (d->T, ATT_WARPS));
+      attention_forward_kernel<<<grid, ATT_WARPS * 32, 0, ctx->stream>>> (out, att, q, k, v, *d);
+    }
   MVE_CUDA_CHECK_LAUNCH (ctx);
   return MVE_STATUS_OK;
 fail:
