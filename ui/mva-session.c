@@ -23,7 +23,7 @@ struct _MvaSession
   const char        *model_state;
   char              *model_error;
   GCancellable      *model_cancellable;
-  const char        *device;         /* where the model runs: "cpu" or "cuda" */
+  const char        *device;         /* where answers run: "cpu" (CUDA trains only) */
   char              *device_note;    /* why a CUDA preference runs on the CPU */
 };
 
@@ -281,9 +281,19 @@ load_done_cb (GObject      *source,
       return;
     }
   self->model = model;
-  self->device = mva_device_name (data->device);
   g_free (self->device_note);
-  self->device_note = g_steal_pointer (&data->device_note);
+  if (data->device == MVA_DEVICE_CUDA)
+    {
+      /* CUDA runs fine-tuning (mva-trainer.c); answers, beams and overlays
+       * are still computed by the CPU engine (about 8 ms an answer) */
+      self->device = "cpu";
+      self->device_note = NULL;
+    }
+  else
+    {
+      self->device = mva_device_name (data->device);
+      self->device_note = g_steal_pointer (&data->device_note);
+    }
   set_model_state (self, "ready");
 }
 
