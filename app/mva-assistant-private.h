@@ -50,5 +50,11 @@ gboolean _mva_assistant_asks_scale           (guint           family,
                                               const char     *question);
 void     _mva_assistant_apply_metadata_scale (MvaAnswer      *answer,
                                               const MvaImage *image);
+/* ... and the instrument's settings (family 8 or a settings word in the
+ * question): the metadata's, or a sentence saying the file has none. */
+gboolean _mva_assistant_asks_instrument           (guint           family,
+                                                   const char     *question);
+void     _mva_assistant_apply_metadata_instrument (MvaAnswer      *answer,
+                                                   const MvaImage *image);
 
 G_END_DECLS

@@ -17,6 +17,17 @@
  *    first of them (or ends the answer when there was none):
  *    "According to the instrument metadata, each pixel covers 4.88 nm, so the
  *    field of view is 5.00 µm wide."
+ *  - without a pixel size, the same sentences give way to "The file carries
+ *    no pixel size, so the scale cannot be read from it (a scale bar in the
+ *    image, if there is one, gives it)." (the model, trained on answers that
+ *    always had a scale, states one anyway).
+ * The instrument's settings get the same treatment (family 8 or a question
+ * about kV, voltage, detector, working distance, instrument or imaging
+ * technique; sentences with "kv", "working distance", "detector" or
+ * "voltage"): "According to the instrument metadata: FEI Quanta FEG,
+ * detector ETD Custom, 10 kV, working distance 10.5 mm, magnification
+ * 4000×." or "The file carries no instrument settings (detector, voltage,
+ * working distance), so none are stated here."
  */
 #include "config.h"
 
@@ -109,43 +120,66 @@ split_sentences (const char *text)
   return out;
 }
 
+static void replace_sentences (MvaAnswer *a, const char *const *keys, gsize n_keys,
+                               const char *replacement);
+
 void
 _mva_assistant_apply_metadata_scale (MvaAnswer      *a,
                                      const MvaImage *image)
 {
   double px = image->meta.pixel_size_nm;
-  g_autoptr(GPtrArray) sentences = NULL;
-  g_autoptr(GString) text = NULL;
   g_autofree char *px_s = NULL, *fov_s = NULL, *meta = NULL;
-  gboolean placed = FALSE;
 
   a->scale_from_metadata = FALSE;
   a->pixel_size_nm = NAN;
   a->field_of_view_um = NAN;
-  if (!_mva_assistant_asks_scale (a->family, a->question) || !(px > 0.0) || !isfinite (px) ||
-      image->full_width == 0)
+  a->scale_asked = _mva_assistant_asks_scale (a->family, a->question);
+  if (!a->scale_asked)
     return;
+  if (!(px > 0.0) || !isfinite (px) || image->full_width == 0)
+    {
+      /* the model states a scale anyway (every training answer had one):
+       * a guess from the pixels that must not read as a fact */
+      meta = g_strdup ("The file carries no pixel size, so the scale cannot be read from it "
+                       "(a scale bar in the image, if there is one, gives it).");
+    }
+  else
+    {
+      a->scale_from_metadata = TRUE;
+      a->pixel_size_nm = px;
+      a->field_of_view_um = px * image->full_width / 1000.0;
+      px_s = mva_assistant_format_length (px);
+      fov_s = mva_assistant_format_length (px * image->full_width);
+      meta = g_strdup_printf ("According to the instrument metadata, each pixel covers %s, so the "
+                              "field of view is %s wide.", px_s, fov_s);
+    }
+  replace_sentences (a, sentence_keys, G_N_ELEMENTS (sentence_keys), meta);
+}
 
-  a->scale_from_metadata = TRUE;
-  a->pixel_size_nm = px;
-  a->field_of_view_um = px * image->full_width / 1000.0;
-  px_s = mva_assistant_format_length (px);
-  fov_s = mva_assistant_format_length (px * image->full_width);
-  meta = g_strdup_printf ("According to the instrument metadata, each pixel covers %s, so the "
-                          "field of view is %s wide.", px_s, fov_s);
+/* a->answer := a->answer's sentences, those containing one of keys left
+ * out and `replacement` in place of the first of them (or at the end). */
+static void
+replace_sentences (MvaAnswer         *a,
+                   const char *const *keys,
+                   gsize              n_keys,
+                   const char        *replacement)
+{
+  g_autoptr(GPtrArray) sentences = NULL;
+  g_autoptr(GString) text = NULL;
+  gboolean placed = FALSE;
 
-  sentences = split_sentences (a->generated);
+  sentences = split_sentences (a->answer != NULL ? a->answer : a->generated);
   text = g_string_new (NULL);
   for (guint i = 0; i < sentences->len; i++)
     {
       const char *s = g_ptr_array_index (sentences, i);
       const char *add = s;
 
-      if (contains_any (s, sentence_keys, G_N_ELEMENTS (sentence_keys)))
+      if (contains_any (s, keys, n_keys))
         {
           if (placed)
             continue;
-          add = meta;
+          add = replacement;
           placed = TRUE;
         }
       if (text->len > 0)
@@ -156,8 +190,70 @@ _mva_assistant_apply_metadata_scale (MvaAnswer      *a,
     {
       if (text->len > 0)
         g_string_append_c (text, ' ');
-      g_string_append (text, meta);
+      g_string_append (text, replacement);
     }
   g_free (a->answer);
   a->answer = g_string_free (g_steal_pointer (&text), FALSE);
+}
+
+/* --- the instrument's settings ---------------------------------------------------------- */
+/* Family 8 (imaging technique) or a question about the voltage, detector,
+ * working distance or instrument: the model's sentences about those are
+ * guesses (every synthetic answer named an FEI ETD detector, 10 kV and a
+ * working distance), so they give way to what the file says, or to a plain
+ * statement that it says nothing. */
+static const char *const instrument_question_keys[] = {
+  "kv", "voltage", "detector", "working distance", "imaging technique", "instrument",
+  "microscope settings",
+};
+
+static const char *const instrument_sentence_keys[] = {
+  "kv", "working distance", "detector", "voltage",
+};
+
+gboolean
+_mva_assistant_asks_instrument (guint       family,
+                                const char *question)
+{
+  if (family == 8)
+    return TRUE;
+  return question != NULL
+         && contains_any (question, instrument_question_keys, G_N_ELEMENTS (instrument_question_keys));
+}
+
+void
+_mva_assistant_apply_metadata_instrument (MvaAnswer      *a,
+                                          const MvaImage *image)
+{
+  const MvaImageMeta *m = &image->meta;
+  g_autoptr(GPtrArray) parts = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *sentence = NULL;
+
+  a->instrument_from_metadata = FALSE;
+  g_clear_pointer (&a->instrument_settings, g_free);
+  a->instrument_asked = _mva_assistant_asks_instrument (a->family, a->question);
+  if (!a->instrument_asked)
+    return;
+  if (m->instrument != NULL && m->instrument[0] != '\0')
+    g_ptr_array_add (parts, g_strdup (m->instrument));
+  if (m->detector != NULL && m->detector[0] != '\0')
+    g_ptr_array_add (parts, g_strdup_printf ("detector %s", m->detector));
+  if (isfinite (m->hv_kv) && m->hv_kv > 0)
+    g_ptr_array_add (parts, g_strdup_printf ("%.3g kV", m->hv_kv));
+  if (isfinite (m->wd_mm) && m->wd_mm > 0)
+    g_ptr_array_add (parts, g_strdup_printf ("working distance %.1f mm", m->wd_mm));
+  if (isfinite (m->magnification) && m->magnification > 0)
+    g_ptr_array_add (parts, g_strdup_printf ("magnification %.0f×", m->magnification));
+  if (parts->len > 0)
+    {
+      g_ptr_array_add (parts, NULL);
+      a->instrument_settings = g_strjoinv (", ", (char **) parts->pdata);
+      sentence = g_strdup_printf ("According to the instrument metadata: %s.", a->instrument_settings);
+      a->instrument_from_metadata = TRUE;
+    }
+  else
+    sentence = g_strdup ("The file carries no instrument settings (detector, voltage, working "
+                         "distance), so none are stated here.");
+  replace_sentences (a, instrument_sentence_keys, G_N_ELEMENTS (instrument_sentence_keys),
+                     sentence);
 }

@@ -343,6 +343,7 @@ mva_answer_free (MvaAnswer *a)
   g_free (a->caption);
   g_free (a->answer);
   g_free (a->generated);
+  g_free (a->instrument_settings);
   g_free (a->tokens);
   g_strfreev (a->pieces);
   g_free (a->attention);
@@ -608,7 +609,10 @@ mva_assistant_ask (MvaAssistantModel   *model,
   a->pixel_size_nm = NAN;
   a->field_of_view_um = NAN;
   if (!request->model_only)
-    _mva_assistant_apply_metadata_scale (a, image);
+    {
+      _mva_assistant_apply_metadata_scale (a, image);
+      _mva_assistant_apply_metadata_instrument (a, image);
+    }
   a->mean_attention = g_new0 (float, a->n_patches);
   for (guint t = 0; t < a->n_tokens; t++)
     for (guint p = 0; p < a->n_patches; p++)

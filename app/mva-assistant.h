@@ -164,12 +164,23 @@ typedef struct
    * then answer differs from generated. tokens, pieces and attention always
    * describe generated (pieces concatenate to it, and mva_answer_token_at's
    * offsets are into it); the metadata sentence has no tokens of its own:
-   * its overlay is the whole-answer map (mean_attention). Otherwise
-   * answer == generated and the fields below are FALSE / NAN. */
+   * its overlay is the whole-answer map (mean_attention). When the pixel
+   * size is unknown, the scale sentences give way to "The file carries no
+   * pixel size, so the scale cannot be read from it ...".
+   * Likewise the instrument's settings: family 8 (imaging technique) or a
+   * question about the voltage, detector, working distance or instrument
+   * gets the metadata's instrument, detector, kV, working distance and
+   * magnification in one sentence in place of the model's (a guess learnt
+   * from synthetic answers), or "The file carries no instrument settings
+   * ...". Otherwise answer == generated and the fields below are FALSE / NAN. */
   char    *generated;        /* the model's text: the pieces concatenated */
   gboolean scale_from_metadata;
   double   pixel_size_nm;    /* nm per pixel from the metadata, or NAN */
   double   field_of_view_um; /* full_width × pixel size, µm, or NAN */
+  gboolean instrument_from_metadata; /* the settings sentence is the file's */
+  char    *instrument_settings; /* "FEI Quanta FEG, detector ETD Custom, 10 kV, ..." or NULL */
+  gboolean scale_asked;      /* the question asks for the scale (the rule above) */
+  gboolean instrument_asked; /* ... for the instrument's settings */
 } MvaAnswer;
 
 void       mva_answer_free (MvaAnswer *answer);

@@ -421,6 +421,12 @@ mva_cli_ask (int    argc,
           json_builder_add_double_value (b, a->pixel_size_nm);
           json_builder_set_member_name (b, "field_of_view_um");
           json_builder_add_double_value (b, a->field_of_view_um);
+        }
+      json_builder_set_member_name (b, "instrument_from_metadata");
+      json_builder_add_boolean_value (b, a->instrument_from_metadata);
+      if (g_strcmp0 (a->answer, a->generated) != 0)
+        {
+          /* the model's own text, before the metadata sentences replaced its guesses */
           json_builder_set_member_name (b, "generated");
           json_builder_add_string_value (b, a->generated);
         }

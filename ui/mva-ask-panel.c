@@ -665,25 +665,45 @@ ask_done_cb (GObject      *source,
     gtk_text_buffer_set_text (buffer, text->str, -1);
     g_free (self->generated_text);
     self->generated_text = g_strdup (text->str);
-    if (answer->scale_from_metadata && isfinite (answer->pixel_size_nm))
-      {
-        g_autofree char *line = NULL;
-        g_autofree char *px = mva_assistant_format_length (answer->pixel_size_nm);
+    {
+      /* what the file says (or that it says nothing) about the scale and
+       * the instrument's settings, under the model's text */
+      g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func (g_free);
 
-        if (isfinite (answer->field_of_view_um))
-          {
-            g_autofree char *fov = mva_assistant_format_length (answer->field_of_view_um * 1000.0);
+      if (answer->scale_from_metadata && isfinite (answer->pixel_size_nm))
+        {
+          g_autofree char *px = mva_assistant_format_length (answer->pixel_size_nm);
 
-            /* Translators: the scale read from the microscope's own metadata,
-             * e.g. "7.37 nm" per pixel, field of view "1.89 µm" */
-            line = g_strdup_printf (_("Scale from the instrument metadata: %s per pixel, field of view %s"),
-                                    px, fov);
-          }
-        else
-          line = g_strdup_printf (_("Scale from the instrument metadata: %s per pixel"), px);
-        gtk_label_set_label (self->metadata_label, line);
-        gtk_widget_set_visible (self->metadata_row, TRUE);
-      }
+          if (isfinite (answer->field_of_view_um))
+            {
+              g_autofree char *fov = mva_assistant_format_length (answer->field_of_view_um * 1000.0);
+
+              /* Translators: the scale read from the microscope's own metadata,
+               * e.g. "7.37 nm" per pixel, field of view "1.89 µm" */
+              g_ptr_array_add (lines, g_strdup_printf (_("Scale from the instrument metadata: %s per pixel, field of view %s"),
+                                                       px, fov));
+            }
+          else
+            g_ptr_array_add (lines, g_strdup_printf (_("Scale from the instrument metadata: %s per pixel"), px));
+        }
+      else if (answer->scale_asked)
+        g_ptr_array_add (lines, g_strdup (_("The file carries no pixel size: a scale in the answer is the model's guess")));
+      if (answer->instrument_from_metadata && answer->instrument_settings != NULL)
+        /* Translators: e.g. "FEI Quanta FEG, detector ETD Custom, 10 kV, working distance 10.5 mm" */
+        g_ptr_array_add (lines, g_strdup_printf (_("Instrument settings from the metadata: %s"),
+                                                 answer->instrument_settings));
+      else if (answer->instrument_asked)
+        g_ptr_array_add (lines, g_strdup (_("The file carries no instrument settings: any in the answer are the model's guess")));
+      if (lines->len > 0)
+        {
+          g_autofree char *all = NULL;
+
+          g_ptr_array_add (lines, NULL);
+          all = g_strjoinv ("\n", (char **) lines->pdata);
+          gtk_label_set_label (self->metadata_label, all);
+          gtk_widget_set_visible (self->metadata_row, TRUE);
+        }
+    }
     g_array_set_size (self->maps, 0);
     self->grid = answer->grid;
     self->n_patches = answer->n_patches;
@@ -1495,7 +1515,8 @@ build (MvaAskPanel *self)
   gtk_box_append (GTK_BOX (self->metadata_row), GTK_WIDGET (self->metadata_label));
   gtk_widget_set_tooltip_text (self->metadata_row,
                                _("Read from the microscope's own metadata, not from the model; "
-                                 "it replaces the model's scale sentence in the recorded answer"));
+                                 "it replaces the model's scale and settings sentences in the "
+                                 "recorded answer"));
   gtk_widget_set_visible (self->metadata_row, FALSE);
   gtk_box_append (GTK_BOX (box), self->metadata_row);
   self->answer_info = GTK_LABEL (gtk_label_new (""));

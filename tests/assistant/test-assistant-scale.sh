@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-3.0-or-later
 # test-assistant-scale.sh: issue 6 item 5, the Basics answer states the scale
-# from the instrument metadata. A synth TIFF with the FEI tag (pixel size
+# from the instrument metadata; and the imaging-technique answer the
+# instrument's settings (or that the file has none). A synth TIFF with the FEI tag (pixel size
 # known) and a PNG written here without any metadata; ask --json through a
 # tiny model trained here. The rule is in app/mva-assistant-scale.c.
 set -euo pipefail
@@ -68,20 +69,61 @@ check_meta "$out"
 out=$("$cli" ask "$tif" "What is the MAGNIFICATION?" --model "$model" --json --max-tokens 20)
 check_meta "$out"
 
-# questions that do not ask for the scale: the model's answer untouched
-for args in "--family 3" "--family 8"; do
-  # shellcheck disable=SC2086
-  out=$("$cli" ask "$tif" $args --model "$model" --json --max-tokens 20)
-  [ "$(json "$out" "d['scale_from_metadata'] is False and 'pixel_size_nm' not in d")" = True ] \
-    || fail "metadata scale for $args: $out"
-  [ "$(json "$out" "'instrument metadata' not in d['answer']")" = True ] || fail "$args: $out"
-done
+# a question that asks for neither the scale nor the settings: the model's answer untouched
+out=$("$cli" ask "$tif" --family 3 --model "$model" --json --max-tokens 20)
+[ "$(json "$out" "d['scale_from_metadata'] is False and 'pixel_size_nm' not in d")" = True ] \
+  || fail "metadata scale for family 3: $out"
+[ "$(json "$out" "d['instrument_from_metadata'] is False and 'generated' not in d")" = True ] \
+  || fail "family 3 changed: $out"
+[ "$(json "$out" "'instrument metadata' not in d['answer']")" = True ] || fail "family 3: $out"
 out=$("$cli" ask "$tif" "What is shown in this image?" --model "$model" --json --max-tokens 20)
 [ "$(json "$out" "d['scale_from_metadata']")" = False ] || fail "free question: $out"
 
-# unknown pixel size: the model's answer as generated
+# the instrument's settings (family 8, or a question about them): the file's,
+# in place of the model's guessed detector, kV and working distance
+hv=$(json "$info" "d['hv_kv']")
+wd=$(json "$info" "d['wd_mm']")
+det=$(json "$info" "d['detector']")
+for args in "--family 8" "Which detector and voltage were used?"; do
+  if [ "$args" = "--family 8" ]; then
+    out=$("$cli" ask "$tif" --family 8 --model "$model" --json --max-tokens 30)
+  else
+    out=$("$cli" ask "$tif" "$args" --model "$model" --json --max-tokens 30)
+  fi
+  [ "$(json "$out" "d['instrument_from_metadata'] is True and d['scale_from_metadata'] is False")" = True ] \
+    || fail "settings for $args: $out"
+  "$py" - "$out" "$hv" "$wd" "$det" <<'PY' || fail "stated settings ($args): $out"
+import json, re, sys
+d = json.loads(sys.argv[1]); hv, wd, det = float(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
+a = d['answer']
+m = re.search(r'According to the instrument metadata: (.*?)\.(?:\s|$)', a)
+assert m, a
+s = m.group(1)
+assert f'detector {det}' in s, s
+assert f'{hv:.3g} kV' in s, s
+assert f'working distance {wd:.1f} mm' in s, s
+# one sentence names kV: the model's guesses are gone
+sentences = re.split(r'(?<=[.!?])\s+', a)
+assert sum('kv' in x.lower() for x in sentences) == 1, sentences
+PY
+done
+
+# unknown pixel size: the model's scale sentences give way to a plain statement
 out=$("$cli" ask "$dir/plain.png" --family 1 --model "$model" --json --max-tokens 40)
-[ "$(json "$out" "d['scale_from_metadata'] is False and 'pixel_size_nm' not in d and 'generated' not in d")" = True ] \
+[ "$(json "$out" "d['scale_from_metadata'] is False and 'pixel_size_nm' not in d")" = True ] \
   || fail "PNG without metadata: $out"
-[ "$(json "$out" "'instrument metadata' not in d['answer']")" = True ] || fail "PNG answer: $out"
+[ "$(json "$out" "'instrument metadata' not in d['answer'] and 'carries no pixel size' in d['answer']")" = True ] \
+  || fail "PNG answer: $out"
+"$py" - "$out" <<'PY' || fail "PNG scale sentences: $out"
+import json, re, sys
+d = json.loads(sys.argv[1])
+sentences = re.split(r'(?<=[.!?])\s+', d['answer'])
+assert sum('pixel' in s.lower() for s in sentences) == 1, sentences
+assert not re.search(r'[0-9.]+ (nm|µm|mm) per pixel', d['answer']), d['answer']
+PY
+# ... and no settings either
+out=$("$cli" ask "$dir/plain.png" --family 8 --model "$model" --json --max-tokens 40)
+[ "$(json "$out" "d['instrument_from_metadata'] is False and 'carries no instrument settings' in d['answer']")" = True ] \
+  || fail "PNG settings: $out"
+[ "$(json "$out" "' kv' not in d['answer'].lower()")" = True ] || fail "PNG answer names a voltage: $out"
 echo "ok"
