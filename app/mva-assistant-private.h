@@ -56,5 +56,17 @@ gboolean _mva_assistant_asks_instrument           (guint           family,
                                                    const char     *question);
 void     _mva_assistant_apply_metadata_instrument (MvaAnswer      *answer,
                                                    const MvaImage *image);
+/* The sentences of text ('.', '!' or '?' then white space or the end). */
+GStrv    _mva_assistant_split_sentences           (const char     *text);
+
+/* mva-assistant-measure.c: does the question ask for sizes (family 3, or
+ * "size", "diameter", "how large", "how big")? And: the sentences stating a
+ * length give way to the size measured on the image (mva-measure.c) when
+ * the category (may be NULL: nothing done) is one it measures. */
+gboolean _mva_assistant_asks_size                 (guint           family,
+                                                   const char     *question);
+void     _mva_assistant_apply_measured_size       (MvaAnswer      *answer,
+                                                   const MvaImage *image,
+                                                   const char     *category);
 
 G_END_DECLS

@@ -120,6 +120,15 @@ split_sentences (const char *text)
   return out;
 }
 
+GStrv
+_mva_assistant_split_sentences (const char *text)
+{
+  g_autoptr(GPtrArray) s = split_sentences (text);
+
+  g_ptr_array_add (s, NULL);
+  return (GStrv) g_ptr_array_steal (s, NULL);
+}
+
 static void replace_sentences (MvaAnswer *a, const char *const *keys, gsize n_keys,
                                const char *replacement);
 

@@ -344,6 +344,7 @@ mva_answer_free (MvaAnswer *a)
   g_free (a->answer);
   g_free (a->generated);
   g_free (a->instrument_settings);
+  g_free (a->size_category);
   g_free (a->tokens);
   g_strfreev (a->pieces);
   g_free (a->attention);
@@ -608,10 +609,30 @@ mva_assistant_ask (MvaAssistantModel   *model,
   a->answer = g_strdup (a->generated);
   a->pixel_size_nm = NAN;
   a->field_of_view_um = NAN;
+  a->size_px = NAN;
+  a->size_nm = NAN;
   if (!request->model_only)
     {
       _mva_assistant_apply_metadata_scale (a, image);
       _mva_assistant_apply_metadata_instrument (a, image);
+      if (_mva_assistant_asks_size (a->family, a->question))
+        {
+          /* the category the size is measured as: the known one, else the
+           * model's best guess (a ranking of the 10 names, about as long as
+           * a few answer tokens) */
+          g_autofree char *cat = g_strdup (a->category);
+
+          if (cat == NULL)
+            {
+              g_autoptr(GArray) ranking = mva_assistant_classify (model, image, cancellable, NULL);
+
+              if (ranking != NULL && ranking->len > 0)
+                cat = g_strdup (g_array_index (ranking, MvaCategoryScore, 0).category);
+            }
+          _mva_assistant_apply_measured_size (a, image, cat);
+          if (a->size_measured)
+            a->size_category = g_steal_pointer (&cat);
+        }
     }
   a->mean_attention = g_new0 (float, a->n_patches);
   for (guint t = 0; t < a->n_tokens; t++)

@@ -181,6 +181,16 @@ typedef struct
   char    *instrument_settings; /* "FEI Quanta FEG, detector ETD Custom, 10 kV, ..." or NULL */
   gboolean scale_asked;      /* the question asks for the scale (the rule above) */
   gboolean instrument_asked; /* ... for the instrument's settings */
+  /* Sizes measured on the image (mva-assistant-measure.c): for family 3 or a
+   * question about size or diameter, on an image of a category whose size
+   * mva-measure.c measures (particles, nanowires, porous, fibres;
+   * the request's category, else the model's best by classify), the
+   * answer's sentences stating lengths give way to "Measured on the image,
+   * the typical particle diameter is about 48 nm (...)". */
+  gboolean size_measured;
+  double   size_px;          /* typical size in file pixels, or NAN */
+  double   size_nm;          /* ... in nm (needs the pixel size), or NAN */
+  char    *size_category;    /* the category it was measured as, or NULL */
 } MvaAnswer;
 
 void       mva_answer_free (MvaAnswer *answer);

@@ -24,6 +24,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -424,6 +425,20 @@ mva_cli_ask (int    argc,
         }
       json_builder_set_member_name (b, "instrument_from_metadata");
       json_builder_add_boolean_value (b, a->instrument_from_metadata);
+      /* sizes measured on the image (mva-assistant-measure.c) */
+      json_builder_set_member_name (b, "size_measured");
+      json_builder_add_boolean_value (b, a->size_measured);
+      if (a->size_measured)
+        {
+          json_builder_set_member_name (b, "size_px");
+          json_builder_add_double_value (b, a->size_px);
+          json_builder_set_member_name (b, "size_nm");
+          if (isfinite (a->size_nm))
+            json_builder_add_double_value (b, a->size_nm);
+          else
+            json_builder_add_null_value (b);
+          add_string_or_null (b, "size_category", a->size_category);
+        }
       if (g_strcmp0 (a->answer, a->generated) != 0)
         {
           /* the model's own text, before the metadata sentences replaced its guesses */

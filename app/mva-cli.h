@@ -61,6 +61,7 @@ void          mva_cli_progress_done   (void);
 /* Commands (each in app/mva-cli-<name>.c). */
 int mva_cli_bench    (int argc, char **argv);
 int mva_cli_info     (int argc, char **argv);
+int mva_cli_measure  (int argc, char **argv);
 int mva_cli_db       (int argc, char **argv);
 int mva_cli_devices  (int argc, char **argv);
 int mva_cli_export   (int argc, char **argv);

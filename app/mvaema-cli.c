@@ -31,6 +31,7 @@ static const MvaCliCommand commands[] = {
   { "export", mva_cli_export, "Export question/answer pairs as JSON Lines or LLaVA JSON" },
   { "import", mva_cli_import, "Import micrographs, synth folders, JSON Lines and LLaVA JSON into the library" },
   { "info", mva_cli_info, "Print size, depth, format and instrument metadata of images" },
+  { "measure", mva_cli_measure, "Measure the typical size of the structures in images" },
   { "metrics", mva_cli_metrics, "Score answers against references: BLEU-2/4, ROUGE-1/2/L, METEOR" },
   { "models", mva_cli_models, "List, adopt, roll back or discard the library's model versions" },
   { "review", mva_cli_review, "Accept, reject or correct an answer of the library; undo the latest review" },

@@ -694,6 +694,16 @@ ask_done_cb (GObject      *source,
                                                  answer->instrument_settings));
       else if (answer->instrument_asked)
         g_ptr_array_add (lines, g_strdup (_("The file carries no instrument settings: any in the answer are the model's guess")));
+      if (answer->size_measured)
+        {
+          g_autofree char *len = isfinite (answer->size_nm) ? mva_assistant_format_length (answer->size_nm)
+                                                            : g_strdup_printf (_("%.0f px"), answer->size_px);
+
+          /* Translators: e.g. "Measured on the image (as particles): typical size 48 nm" */
+          g_ptr_array_add (lines, g_strdup_printf (_("Measured on the image (as %s): typical size %s"),
+                                                   answer->size_category != NULL ? answer->size_category : "?",
+                                                   len));
+        }
       if (lines->len > 0)
         {
           g_autofree char *all = NULL;

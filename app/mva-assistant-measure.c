@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * mva-assistant-measure.c: sizes in answers measured on the image, not
+ * guessed by the model.
+ *
+ * The model sees a 224 x 224 thumbnail and learnt from synthetic answers
+ * that always gave sizes in nm, so it states sizes it cannot know (on a
+ * real alloy at 11 nm per pixel: "14 ± 2 nm", about one pixel). Rule:
+ *  - the question asks for sizes when its family is 3 (Size and
+ *    distribution) or its text contains "size", "diameter", "how large" or
+ *    "how big";
+ *  - the image's category (the request's, user-set or predicted; else the
+ *    model's best category by mva_assistant_classify) is one whose size
+ *    mva-measure.c measures (particles, nanowires, porous, fibres);
+ *  - the measurement succeeds;
+ *  - then the sentences of the answer that state a length (a number
+ *    followed by nm, µm, um or mm) are left out and one measured sentence
+ *    takes the place of the first ("Measured on the image, the typical
+ *    particle diameter is about 48 nm (an estimate from the image's
+ *    texture, usually within a factor of 1.5)."; in pixels when the file
+ *    has no pixel size). The other sentences (distribution, arrangement)
+ *    stay.
+ */
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "mva-assistant-private.h"
+#include "mva-measure.h"
+
+static const char *const size_question_keys[] = { "size", "diameter", "how large", "how big" };
+
+gboolean
+_mva_assistant_asks_size (guint       family,
+                          const char *question)
+{
+  g_autofree char *low = NULL;
+
+  if (family == 3)
+    return TRUE;
+  if (question == NULL)
+    return FALSE;
+  low = g_utf8_strdown (question, -1);
+  for (gsize i = 0; i < G_N_ELEMENTS (size_question_keys); i++)
+    if (strstr (low, size_question_keys[i]) != NULL)
+      return TRUE;
+  return FALSE;
+}
+
+/* a number followed (after spaces) by a length unit */
+static gboolean
+states_length (const char *s)
+{
+  static const char *const units[] = { "nm", "µm", "um", "mm", "micron" };
+
+  for (const char *p = s; *p != '\0'; p++)
+    {
+      const char *q;
+
+      if (!g_ascii_isdigit (*p))
+        continue;
+      q = p;
+      while (g_ascii_isdigit (*q) || *q == '.')
+        q++;
+      while (*q == ' ')
+        q++;
+      for (gsize i = 0; i < G_N_ELEMENTS (units); i++)
+        if (g_str_has_prefix (q, units[i]))
+          {
+            char after = q[strlen (units[i])];
+
+            if (!g_ascii_isalpha (after))
+              return TRUE;
+          }
+    }
+  return FALSE;
+}
+
+void
+_mva_assistant_apply_measured_size (MvaAnswer      *a,
+                                    const MvaImage *image,
+                                    const char     *category)
+{
+  double px = NAN, nm = NAN;
+  const char *what;
+  g_autofree char *sentence = NULL;
+  g_auto(GStrv) sentences = NULL;
+  g_autoptr(GString) text = NULL;
+  gboolean placed = FALSE;
+
+  a->size_measured = FALSE;
+  a->size_px = NAN;
+  a->size_nm = NAN;
+  if (category == NULL || !_mva_assistant_asks_size (a->family, a->question))
+    return;
+  what = mva_measure_what (category);
+  if (what == NULL || !mva_measure_structure_size (image, category, &px, &nm))
+    return;
+  a->size_measured = TRUE;
+  a->size_px = px;
+  a->size_nm = nm;
+  if (isfinite (nm))
+    {
+      g_autofree char *len = mva_assistant_format_length (nm);
+
+      sentence = g_strdup_printf ("Measured on the image, the typical %s is about %s (an estimate "
+                                  "from the image's texture, usually within a factor of 1.5).",
+                                  what, len);
+    }
+  else
+    sentence = g_strdup_printf ("Measured on the image, the typical %s is about %.0f pixels; the "
+                                "file carries no pixel size, so it cannot be given in nm.", what, px);
+  sentences = _mva_assistant_split_sentences (a->answer != NULL ? a->answer : a->generated);
+  text = g_string_new (NULL);
+  for (guint i = 0; sentences[i] != NULL; i++)
+    {
+      const char *s = sentences[i];
+
+      if (states_length (s) || strstr (s, "carries no pixel size") != NULL)
+        {
+          if (placed)
+            continue;
+          s = sentence;
+          placed = TRUE;
+        }
+      if (text->len > 0)
+        g_string_append_c (text, ' ');
+      g_string_append (text, s);
+    }
+  if (!placed)
+    {
+      if (text->len > 0)
+        g_string_append_c (text, ' ');
+      g_string_append (text, sentence);
+    }
+  g_free (a->answer);
+  a->answer = g_string_free (g_steal_pointer (&text), FALSE);
+}
