@@ -266,3 +266,49 @@ _mva_assistant_apply_metadata_instrument (MvaAnswer      *a,
   replace_sentences (a, instrument_sentence_keys, G_N_ELEMENTS (instrument_sentence_keys),
                      sentence);
 }
+
+/* --- what the metadata and measurement rules replaced ------------------------------------ */
+GArray *
+mva_answer_superseded_ranges (const MvaAnswer *a)
+{
+  GArray *out = g_array_new (FALSE, FALSE, sizeof (gsize));
+  const char *text, *start, *p;
+
+  g_return_val_if_fail (a != NULL, out);
+  text = a->generated;
+  if (text == NULL || a->answer == NULL || g_strcmp0 (a->answer, text) == 0)
+    return out;
+  start = p = text;
+  for (;;)
+    {
+      gboolean end_here = *p == '\0'
+                          || ((*p == '.' || *p == '!' || *p == '?')
+                              && (p[1] == '\0' || g_ascii_isspace (p[1])));
+
+      if (end_here)
+        {
+          const char *e = *p == '\0' ? p : p + 1;
+          const char *b = start;
+
+          while (b < e && g_ascii_isspace (*b))
+            b++;
+          if (e > b)
+            {
+              g_autofree char *sentence = g_strndup (b, (gsize) (e - b));
+
+              if (strstr (a->answer, sentence) == NULL)
+                {
+                  gsize from = (gsize) (b - text), to = (gsize) (e - text);
+
+                  g_array_append_val (out, from);
+                  g_array_append_val (out, to);
+                }
+            }
+          if (*p == '\0')
+            break;
+          start = p + 1;
+        }
+      p++;
+    }
+  return out;
+}

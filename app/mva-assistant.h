@@ -195,6 +195,12 @@ typedef struct
 
 void       mva_answer_free (MvaAnswer *answer);
 
+/* Byte ranges [from, to) of answer->generated (pairs of gsize, flattened)
+ * holding the sentences the metadata and measurement rules left out of
+ * answer->answer: the model's guesses that a display may strike through.
+ * Empty when answer == generated. Caller unrefs. */
+GArray    *mva_answer_superseded_ranges (const MvaAnswer *answer);
+
 /* The token whose piece holds byte offset `offset` of answer->generated (for
  * "the word under the pointer"); -1 when out of range. */
 gint       mva_answer_token_at        (const MvaAnswer *answer,

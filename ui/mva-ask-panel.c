@@ -20,6 +20,7 @@
 
 #include "mva-toast.h"
 #include "mva-ask-panel.h"
+#include "mva-measure.h"
 #include "mva-window.h"
 
 struct _MvaAskPanel
@@ -665,6 +666,22 @@ ask_done_cb (GObject      *source,
     gtk_text_buffer_set_text (buffer, text->str, -1);
     g_free (self->generated_text);
     self->generated_text = g_strdup (text->str);
+    if (g_strcmp0 (text->str, generated) == 0)
+      {
+        /* the model's sentences the metadata or the measurement replaced:
+         * struck through (what replaced them is listed below) */
+        g_autoptr(GArray) gone = mva_answer_superseded_ranges (answer);
+
+        for (guint k = 0; k + 1 < gone->len; k += 2)
+          {
+            GtkTextIter a, b;
+            gsize from = g_array_index (gone, gsize, k), to = g_array_index (gone, gsize, k + 1);
+
+            gtk_text_buffer_get_iter_at_offset (buffer, &a, (int) g_utf8_pointer_to_offset (text->str, text->str + from));
+            gtk_text_buffer_get_iter_at_offset (buffer, &b, (int) g_utf8_pointer_to_offset (text->str, text->str + to));
+            gtk_text_buffer_apply_tag_by_name (buffer, "superseded", &a, &b);
+          }
+      }
     {
       /* what the file says (or that it says nothing) about the scale and
        * the instrument's settings, under the model's text */
@@ -699,10 +716,11 @@ ask_done_cb (GObject      *source,
           g_autofree char *len = isfinite (answer->size_nm) ? mva_assistant_format_length (answer->size_nm)
                                                             : g_strdup_printf (_("%.0f px"), answer->size_px);
 
-          /* Translators: e.g. "Measured on the image (as particles): typical size 48 nm" */
-          g_ptr_array_add (lines, g_strdup_printf (_("Measured on the image (as %s): typical size %s"),
-                                                   answer->size_category != NULL ? answer->size_category : "?",
-                                                   len));
+          const char *what = mva_measure_what (answer->size_category);
+
+          /* Translators: e.g. "Measured on the image: typical particle diameter about 48 nm" */
+          g_ptr_array_add (lines, g_strdup_printf (_("Measured on the image: typical %s about %s"),
+                                                   what != NULL ? what : _("size"), len));
         }
       if (lines->len > 0)
         {
@@ -1496,6 +1514,9 @@ build (MvaAskPanel *self)
                                _("Point at a word to see where the model looked for it; click to keep it"));
   buffer = gtk_text_view_get_buffer (self->answer_view);
   gtk_text_buffer_create_tag (buffer, "focus", "background", "rgba(246,211,45,0.45)", NULL);
+  /* the model's guesses that the metadata or a measurement replaced */
+  gtk_text_buffer_create_tag (buffer, "superseded", "strikethrough", TRUE,
+                              "foreground", "rgba(128,128,128,0.9)", NULL);
   motion = gtk_event_controller_motion_new ();
   gtk_event_controller_set_name (motion, "mva-word-pointer");
   g_signal_connect (motion, "motion", G_CALLBACK (answer_motion_cb), self);

@@ -719,6 +719,28 @@ rm_rf (const char *path)
   g_rmdir (path);
 }
 
+/* The sentences the metadata/measurement rules replaced, as byte ranges of
+ * the generated text (the Ask panel strikes them through). */
+static void
+test_superseded (void)
+{
+  MvaAnswer a = { 0 };
+  g_autoptr(GArray) same = NULL, gone = NULL;
+  const char *gen = "The particles span 15 nm to 14 nm. They are scattered. Each is 2 µm wide.";
+
+  a.generated = (char *) gen;
+  a.answer = (char *) gen;
+  same = mva_answer_superseded_ranges (&a);
+  g_assert_cmpuint (same->len, ==, 0);
+  a.answer = (char *) "Measured on the image, the typical particle diameter is about 48 nm. They are scattered.";
+  gone = mva_answer_superseded_ranges (&a);
+  g_assert_cmpuint (gone->len, ==, 4);
+  g_assert_cmpuint (g_array_index (gone, gsize, 0), ==, 0);
+  g_assert_cmpuint (g_array_index (gone, gsize, 1), ==, strlen ("The particles span 15 nm to 14 nm."));
+  g_assert_true (g_str_has_prefix (gen + g_array_index (gone, gsize, 2), "Each is 2 µm wide."));
+  g_assert_cmpuint (g_array_index (gone, gsize, 3), ==, strlen (gen));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -733,6 +755,7 @@ main (int argc, char **argv)
   make_image ();
   g_test_add_func ("/assistant/model-errors", test_model_errors);
   g_test_add_func ("/assistant/presets", test_presets);
+  g_test_add_func ("/assistant/superseded", test_superseded);
   g_test_add_func ("/assistant/ask", test_ask_blocking);
   g_test_add_func ("/assistant/ask-async", test_ask_async);
   g_test_add_func ("/assistant/classify", test_classify);
