@@ -863,8 +863,9 @@ test_scale_from_metadata (void)
     g_assert_cmpint (mva_ask_panel_get_focus_token (panel), ==, -1);
   }
 
-  /* another question without a scale: no metadata line */
-  ask_and_wait (panel, answer_view, 3);
+  /* a question about neither scale, settings nor size (family 6, boundaries):
+   * no metadata line */
+  ask_and_wait (panel, answer_view, 6);
   g_assert_null (mva_ask_panel_get_metadata_text (panel));
 
   gtk_window_close (GTK_WINDOW (window));
