@@ -5,7 +5,7 @@
  *   mvaema-cli train --data DIR --out MODEL_DIR [--epochs N | --steps N]
  *                    [--seed S] [--threads N] [--batch N] [--lr X]
  *                    [--ablate itc|itm|sa|ca|csa]... [--config small|paper]
- *                    [--init MODEL_DIR] [--val-fraction F] [--caption-prob P]
+ *                    [--init MODEL_DIR] [--val-fraction F] [--caption-prob P] [--augment]
  *                    [--vocab N] [--device cpu|cuda|auto]
  *                    [--warmup N] [--json]
  *   mvaema-cli train --from-reviews --db FILE [--model DIR] [--steps N] ...
@@ -83,7 +83,7 @@ mva_cli_train (int argc, char **argv)
   g_autofree char *device = NULL, *device_used = NULL, *device_note = NULL;
   g_autofree char *warmup_s = NULL;
   g_auto(GStrv) ablate = NULL;
-  gboolean json = FALSE, cancelled = FALSE;
+  gboolean json = FALSE, cancelled = FALSE, augment = FALSE;
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonNode) summary = NULL;
   guint64 epochs = 0, steps = 0, seed = 0, threads = 0, batch = 48, vocab = 8192, warmup = 0;
@@ -115,6 +115,9 @@ mva_cli_train (int argc, char **argv)
       "(default 8192)", "N" },
     { "device", 0, 0, G_OPTION_ARG_STRING, &device, "Engine device: cpu, cuda or auto (default: "
       "auto, the CPU when CUDA cannot run the step)", "DEVICE" },
+    { "augment", 0, 0, G_OPTION_ARG_NONE, &augment, "Mirror and jitter the training images "
+      "(left-right mirror, contrast, brightness, noise; validation images stay as they are)",
+      NULL },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print a JSON summary on stdout", NULL },
     { NULL }
   };
@@ -145,6 +148,7 @@ mva_cli_train (int argc, char **argv)
       !mva_cli_parse_double ("train", "--val-fraction", val_s, 0.0, 0.9, &opts.val_fraction) ||
       !mva_cli_parse_double ("train", "--caption-prob", cap_s, 0.0, 1.0, &opts.caption_prob))
     return 1;
+  opts.augment = augment;
   if (config != NULL && g_strcmp0 (config, "paper") != 0 && g_strcmp0 (config, "small") != 0)
     return mva_cli_fail ("train: --config expects paper or small, not “%s”", config);
   if (init != NULL && config != NULL)

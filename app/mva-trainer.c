@@ -470,10 +470,71 @@ encode (const mve_tokenizer *tok, const char *text, int32_t max, int32_t *n_out)
   return ids;
 }
 
-/* Fill the batch buffers with the pairs idx[0..n); question with caption
- * when use_caption[i]. */
+/* --- augmentation (MvaTrainOptions.augment) ----------------------------------- */
+static guint64
+aug_next (guint64 *s)
+{
+  guint64 z = (*s += G_GUINT64_CONSTANT (0x9e3779b97f4a7c15));
+
+  z = (z ^ (z >> 30)) * G_GUINT64_CONSTANT (0xbf58476d1ce4e5b9);
+  z = (z ^ (z >> 27)) * G_GUINT64_CONSTANT (0x94d049bb133111eb);
+  return z ^ (z >> 31);
+}
+
+static double
+aug_unit (guint64 *s) /* [0, 1) */
+{
+  return (double) (aug_next (s) >> 11) / 9007199254740992.0;
+}
+
+/* One image (3, S, S) in [-1, 1], in place: a left-right mirror half the
+ * time (the answers never say left or right), contrast and brightness
+ * jitter, and Gaussian pixel noise; seeded by seed (from the run's GRand,
+ * so a run is repeatable). */
 static void
-fill_batch (Run *r, const guint *idx, const gboolean *use_caption, guint n, struct mve_batch *b)
+augment_image (float *img, guint S, guint64 seed)
+{
+  guint64 s = seed;
+  gsize plane = (gsize) S * S;
+  gboolean mirror = aug_unit (&s) < 0.5;
+  double contrast = exp (log (0.8) + aug_unit (&s) * (log (1.25) - log (0.8)));
+  double bright = (aug_unit (&s) * 2 - 1) * 0.1;
+  double sigma = aug_unit (&s) * 0.05;
+
+  for (guint c = 0; c < 3; c++)
+    for (guint y = 0; y < S; y++)
+      {
+        float *row = img + c * plane + (gsize) y * S;
+
+        if (mirror)
+          for (guint x = 0; x < S / 2; x++)
+            {
+              float t = row[x];
+
+              row[x] = row[S - 1 - x];
+              row[S - 1 - x] = t;
+            }
+      }
+  for (gsize k = 0; k < plane; k++)
+    {
+      /* the same jitter and noise on the three channels (gray micrographs) */
+      double u1 = aug_unit (&s), u2 = aug_unit (&s);
+      double noise = sigma * sqrt (-2.0 * log (u1 + 1e-300)) * cos (6.283185307179586 * u2);
+
+      for (guint c = 0; c < 3; c++)
+        {
+          double v = contrast * img[c * plane + k] + bright + noise;
+
+          img[c * plane + k] = (float) CLAMP (v, -1.0, 1.0);
+        }
+    }
+}
+
+/* Fill the batch buffers with the pairs idx[0..n); question with caption
+ * when use_caption[i]; training batches are augmented when the options say. */
+static void
+fill_batch (Run *r, const guint *idx, const gboolean *use_caption, guint n, struct mve_batch *b,
+            gboolean augment)
 {
   guint S = r->ds->size;
   gsize img_len = (gsize) 3 * S * S;
@@ -494,6 +555,9 @@ fill_batch (Run *r, const guint *idx, const gboolean *use_caption, guint n, stru
       int32_t ql = use_caption[i] ? p->n_with : p->n_without;
 
       mva_dataset_image_floats (r->ds, p->image, r->images + i * img_len);
+      if (augment)
+        augment_image (r->images + i * img_len, S,
+                       ((guint64) g_rand_int (r->rand) << 32) | g_rand_int (r->rand));
       memcpy (r->question + (gsize) i * Tq, q, sizeof (int32_t) * (gsize) ql);
       r->question_len[i] = ql;
       memcpy (r->answer + (gsize) i * Ta, p->answer, sizeof (int32_t) * (gsize) p->n_answer);
@@ -690,7 +754,7 @@ next_batch (void *user, struct mve_batch *b)
     return 0; /* end of epoch */
   for (guint i = 0; i < n; i++)
     cap[i] = r->pairs[idx[i]].n_with > 0 && g_rand_double (r->rand) < r->opts->caption_prob;
-  fill_batch (r, idx, cap, n, b);
+  fill_batch (r, idx, cap, n, b, r->opts->augment);
   r->last_batch_n = n;
   return 1;
 }
@@ -717,7 +781,7 @@ validate (void *user, mve_model_t m, float *val_loss)
         break;
       for (guint i = 0; i < n; i++)
         cap[i] = r->pairs[idx[i]].has_caption;
-      fill_batch (r, idx, cap, n, &b);
+      fill_batch (r, idx, cap, n, &b, FALSE);
       st = mve_model_evaluate (m, &b, &L);
       if (st != MVE_STATUS_OK)
         return st;
@@ -872,6 +936,8 @@ add_summary_members (JsonBuilder *b, const Run *r, const RunInfo *info)
     json_builder_add_null_value (b);
   json_builder_set_member_name (b, "seed");
   json_builder_add_int_value (b, (gint64) o->seed);
+  json_builder_set_member_name (b, "augment");
+  json_builder_add_boolean_value (b, o->augment);
   json_builder_set_member_name (b, "threads");
   json_builder_add_int_value (b, o->threads);
   json_builder_set_member_name (b, "batch");

@@ -130,6 +130,10 @@ typedef struct
   double      lr;            /* 1e-3 */
   double      val_fraction;  /* 0.1 of the images */
   double      caption_prob;  /* 0.5: chance a training question starts with its caption */
+  gboolean    augment;       /* training images mirrored left-right half the time, contrast
+                              * x0.8..1.25, brightness +-0.1 and Gaussian noise up to 0.05
+                              * (validation images never); geometry-changing crops are left
+                              * out: sizes in the answers would no longer match the image */
   guint       vocab_size;    /* 8192 for a fresh tokenizer */
   gboolean    no_itc, no_itm, no_sa, no_ca, no_csa; /* ablations */
   gint64      warmup_steps;  /* linear lr warmup; -1 (default): min(200, 5% of the

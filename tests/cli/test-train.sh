@@ -94,6 +94,16 @@ PY
 cmp -s "$dir/m1/model.safetensors" "$dir/m2/model.safetensors" || fail "same seed, different weights"
 cmp -s "$dir/m1/tokenizer.json" "$dir/m2/tokenizer.json" || fail "same data, different tokenizer"
 
+# --- --augment: recorded in the log, repeatable, and it changes the training ------------
+"$cli" train "${common[@]}" --out "$dir/a1" --steps 6 --seed 3 --augment 2> /dev/null > /dev/null \
+  || fail "--augment run"
+grep -q '"augment" : true' "$dir/a1/train-log.json" || fail "the log does not record --augment"
+grep -q '"augment" : false' "$dir/m1/train-log.json" || fail "the log does not record augment false"
+"$cli" train "${common[@]}" --out "$dir/a2" --steps 6 --seed 3 --augment 2> /dev/null > /dev/null \
+  || fail "second --augment run"
+cmp -s "$dir/a1/model.safetensors" "$dir/a2/model.safetensors" || fail "--augment is not repeatable"
+cmp -s "$dir/m1/model.safetensors" "$dir/a1/model.safetensors" && fail "--augment changed nothing"
+
 # --- fine-tune from it: the tokenizer is kept ---------------------------------------
 "$cli" train --data "$dir/data" --init "$dir/m1" --out "$dir/m3" --steps 2 --batch 4 --threads 2 \
   > /dev/null 2> "$dir/m3.err" || { cat "$dir/m3.err"; fail "--init run"; }
