@@ -9,8 +9,8 @@
  *  - the question asks for sizes when its family is 3 (Size and
  *    distribution) or its text contains "size", "diameter", "how large" or
  *    "how big";
- *  - the image's category (the request's, user-set or predicted; else the
- *    model's best category by mva_assistant_classify) is one whose size
+ *  - the answer's category (the request's, user-set or predicted; else the
+ *    model's best guess, mva_assistant_ask) is one whose size
  *    mva-measure.c measures (particles, nanowires, porous, fibres);
  *  - the measurement succeeds;
  *  - then the sentences of the answer that state a length (a number

@@ -557,6 +557,20 @@ mva_assistant_ask (MvaAssistantModel   *model,
       a->category = g_strdup (category_names[ci]);
       a->caption = mva_assistant_caption (a->category);
     }
+  else if (!request->model_only)
+    {
+      /* no known category: the model's best guess (a ranking of the 10
+       * names, about as long as a few answer tokens) gives the caption, so
+       * the answer and the measured size speak of the same kind of sample */
+      g_autoptr(GArray) ranking = mva_assistant_classify (model, image, cancellable, NULL);
+
+      if (ranking != NULL && ranking->len > 0)
+        {
+          a->category = g_strdup (g_array_index (ranking, MvaCategoryScore, 0).category);
+          a->caption = mva_assistant_caption (a->category);
+          a->category_predicted = TRUE;
+        }
+    }
   a->grid = model->grid;
   a->n_patches = model->grid * model->grid;
   a->first_token_ms = -1;
@@ -615,24 +629,9 @@ mva_assistant_ask (MvaAssistantModel   *model,
     {
       _mva_assistant_apply_metadata_scale (a, image);
       _mva_assistant_apply_metadata_instrument (a, image);
-      if (_mva_assistant_asks_size (a->family, a->question))
-        {
-          /* the category the size is measured as: the known one, else the
-           * model's best guess (a ranking of the 10 names, about as long as
-           * a few answer tokens) */
-          g_autofree char *cat = g_strdup (a->category);
-
-          if (cat == NULL)
-            {
-              g_autoptr(GArray) ranking = mva_assistant_classify (model, image, cancellable, NULL);
-
-              if (ranking != NULL && ranking->len > 0)
-                cat = g_strdup (g_array_index (ranking, MvaCategoryScore, 0).category);
-            }
-          _mva_assistant_apply_measured_size (a, image, cat);
-          if (a->size_measured)
-            a->size_category = g_steal_pointer (&cat);
-        }
+      _mva_assistant_apply_measured_size (a, image, a->category);
+      if (a->size_measured)
+        a->size_category = g_strdup (a->category);
     }
   a->mean_attention = g_new0 (float, a->n_patches);
   for (guint t = 0; t < a->n_tokens; t++)

@@ -129,7 +129,8 @@ typedef struct
 {
   const char *question;   /* free text; NULL or "" with family > 0: the preset question */
   guint       family;     /* 1..10, or 0 for a free question */
-  const char *category;   /* known category (user-set or predicted): the prompt starts
+  const char *category;   /* known category (user-set or predicted; NULL: the model's best
+                           * guess is used, except with model_only): the prompt starts
                              with its caption; NULL: no caption */
   guint       max_tokens; /* 0: the model's max_answer_len */
   gboolean    model_only; /* TRUE: answer is the generated text as is, never the
@@ -141,7 +142,8 @@ typedef struct
   char    *model_dir;        /* the model that answered */
   char    *model_name;
   guint    family;           /* as requested */
-  char    *category;         /* as requested, or NULL */
+  char    *category;         /* as requested, else the model's best guess (classify), or NULL */
+  gboolean category_predicted; /* category is the model's guess, not the request's */
   char    *question;         /* the question without the caption */
   char    *caption;          /* "This SEM image shows ..." or NULL */
   char    *answer;           /* the answer text (valid UTF-8) */
@@ -184,7 +186,7 @@ typedef struct
   /* Sizes measured on the image (mva-assistant-measure.c): for family 3 or a
    * question about size or diameter, on an image of a category whose size
    * mva-measure.c measures (particles, nanowires, porous, fibres;
-   * the request's category, else the model's best by classify), the
+   * the answer's category), the
    * answer's sentences stating lengths give way to "Measured on the image,
    * the typical particle diameter is about 48 nm (...)". */
   gboolean size_measured;

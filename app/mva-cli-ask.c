@@ -408,6 +408,8 @@ mva_cli_ask (int    argc,
       json_builder_add_int_value (b, a->family);
       add_string_or_null (b, "family_label", mva_assistant_family_label (a->family));
       add_string_or_null (b, "category", a->category);
+      json_builder_set_member_name (b, "category_predicted");
+      json_builder_add_boolean_value (b, a->category_predicted);
       add_string_or_null (b, "caption", a->caption);
       json_builder_set_member_name (b, "question");
       json_builder_add_string_value (b, a->question);

@@ -69,13 +69,14 @@ check_meta "$out"
 out=$("$cli" ask "$tif" "What is the MAGNIFICATION?" --model "$model" --json --max-tokens 20)
 check_meta "$out"
 
-# a question that asks for neither the scale nor the settings: the model's answer untouched
-out=$("$cli" ask "$tif" --family 3 --model "$model" --json --max-tokens 20)
+# a question that asks for neither the scale, the settings nor sizes: the
+# model's answer untouched
+out=$("$cli" ask "$tif" --family 6 --model "$model" --json --max-tokens 20)
 [ "$(json "$out" "d['scale_from_metadata'] is False and 'pixel_size_nm' not in d")" = True ] \
-  || fail "metadata scale for family 3: $out"
+  || fail "metadata scale for family 6: $out"
 [ "$(json "$out" "d['instrument_from_metadata'] is False and 'generated' not in d")" = True ] \
-  || fail "family 3 changed: $out"
-[ "$(json "$out" "'instrument metadata' not in d['answer']")" = True ] || fail "family 3: $out"
+  || fail "family 6 changed: $out"
+[ "$(json "$out" "'instrument metadata' not in d['answer']")" = True ] || fail "family 6: $out"
 out=$("$cli" ask "$tif" "What is shown in this image?" --model "$model" --json --max-tokens 20)
 [ "$(json "$out" "d['scale_from_metadata']")" = False ] || fail "free question: $out"
 
