@@ -7,7 +7,9 @@
  *                  [--opacity X] [--max-tokens N] [--threads N] [--device cpu|cuda|auto]
  *   mvaema-cli ask --all-images --family N --csv OUT [--db FILE] [--model DIR]
  *
- * Without --json the answer streams to stdout token by token. --json prints
+ * Without --json the answer streams to stdout token by token (the model's
+ * text), followed, when the metadata or a measurement replaced some of its
+ * sentences, by a line with the answer as recorded. --json prints
  * one object: answer, model, ms, first_token_ms, tokens, family, category,
  * caption, question, image, device (+ device_note when a CUDA preference
  * runs on the CPU; + qa_id, model_version_id with --db). With
@@ -354,7 +356,13 @@ mva_cli_ask (int    argc,
       return fail_error (error);
     }
   if (!json)
-    g_print ("\n");
+    {
+      g_print ("\n");
+      /* the streamed text is the model's; where the metadata or a
+       * measurement replaced some of its sentences, the answer follows */
+      if (g_strcmp0 (a->answer, a->generated) != 0)
+        g_print ("With the file's metadata and the measurement on the image: %s\n", a->answer);
+    }
   if (store != NULL)
     {
       qa_id = mva_assistant_record_answer (store, micrograph_id, a, &error);

@@ -64,6 +64,10 @@ PY
 
 out=$("$cli" ask "$tif" --family 1 --model "$model" --json --max-tokens 40)
 check_meta "$out"
+# without --json: the model's streamed text, then the answer as recorded
+plain=$("$cli" ask "$tif" --family 1 --model "$model" --max-tokens 40)
+printf '%s\n' "$plain" | grep -q "^With the file's metadata and the measurement on the image: .*instrument metadata, each pixel covers" \
+  || fail "plain output lacks the recorded answer: $plain"
 out=$("$cli" ask "$tif" "What is the pixel size of this image?" --model "$model" --json --max-tokens 20)
 check_meta "$out"
 out=$("$cli" ask "$tif" "What is the MAGNIFICATION?" --model "$model" --json --max-tokens 20)
