@@ -16,6 +16,7 @@
 #include "mva-device.h"
 #include "mva-metrics.h"
 #include "mva-store.h"
+#include "mva-synth.h"
 
 /* --- blobs ---------------------------------------------------------------------------- */
 
@@ -198,6 +199,7 @@ mva_assistant_record_answer (MvaStore         *store,
 {
   g_autoptr(GBytes) tokens = NULL;
   g_autoptr(GBytes) attn = NULL;
+  g_autofree char *extra = NULL;
   MvaQaPair qa = { 0 };
   gint64 version;
 
@@ -217,6 +219,24 @@ mva_assistant_record_answer (MvaStore         *store,
   qa.attention = attn;
   qa.prompt_tokens = -1;
   qa.completion_tokens = -1;
+  /* where the metadata or a measurement replaced sentences, the model's own
+   * text too: an accepted answer is trained on what the model said (the
+   * replaced sentences are the assistant's, not the model's, to give) */
+  if (answer->generated != NULL && g_strcmp0 (answer->generated, answer->answer) != 0)
+    {
+      g_autoptr(JsonBuilder) b = json_builder_new ();
+      g_autoptr(JsonGenerator) gen = json_generator_new ();
+      g_autoptr(JsonNode) root = NULL;
+
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "generated");
+      json_builder_add_string_value (b, answer->generated);
+      json_builder_end_object (b);
+      root = json_builder_get_root (b);
+      json_generator_set_root (gen, root);
+      extra = json_generator_to_data (gen, NULL);
+      qa.extra_json = extra;
+    }
   return mva_store_add_qa (store, &qa, FALSE, NULL, error);
 }
 
@@ -361,6 +381,7 @@ mva_assistant_discard (MvaStore  *store,
 
 #define MVA_RETRAIN_MAX_COMPARED   40 /* held-out pairs answered by old and new model */
 #define MVA_RETRAIN_COMPARE_TOKENS 64 /* longest answer in the comparison */
+#define MVA_RETRAIN_MIN_REPLAY_BATCHES 4 /* replay pairs: at least this many batches */
 
 void
 mva_retrain_options_init (MvaRetrainOptions *o)
@@ -393,10 +414,28 @@ typedef struct
   char  *category;
   int    family;
   char  *question;
-  char  *answer;    /* accepted answer or correction */
+  char  *answer;    /* accepted answer or correction: the reference of the comparison */
+  char  *target;    /* what the model is trained to say: answer, except for an accepted
+                     * answer in which the assistant replaced sentences (scale from the
+                     * metadata, measured size): there the model's own text */
   char  *key;       /* micrograph hash: the unit of the split */
   gboolean corrected;
 } ReviewedPair;
+
+/* The model's own text recorded beside an answer whose sentences the
+ * assistant replaced (extra_json "generated"), or NULL. */
+static char *
+model_text_of (const char *extra_json)
+{
+  g_autoptr(JsonNode) node = extra_json != NULL ? json_from_string (extra_json, NULL) : NULL;
+  const char *text;
+
+  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
+    return NULL;
+  text = json_object_get_string_member_with_default (json_node_get_object (node), "generated",
+                                                     NULL);
+  return text != NULL && *text != '\0' ? g_strdup (text) : NULL;
+}
 
 static void
 reviewed_pair_free (gpointer p)
@@ -407,6 +446,7 @@ reviewed_pair_free (gpointer p)
   g_free (r->category);
   g_free (r->question);
   g_free (r->answer);
+  g_free (r->target);
   g_free (r->key);
   g_free (r);
 }
@@ -452,33 +492,19 @@ add_jsonl (GString     *out,
   g_string_append_c (out, '\n');
 }
 
-/* Replay lines from the base model's training data (train-log.json "data"),
- * image paths made absolute. Element type char*. */
-static GPtrArray *
-replay_from_base (const char *base_dir)
+/* Replay lines from DATA/qa.jsonl, image paths made absolute (relative ones
+ * are relative to DATA); lines whose image is missing are skipped. Element
+ * type char*. */
+static void
+replay_from_qa_dir (const char *data,
+                    GPtrArray  *out)
 {
-  g_autofree char *log = g_build_filename (base_dir, "train-log.json", NULL);
-  g_autoptr(JsonParser) parser = json_parser_new ();
-  g_autofree char *qa_path = NULL;
+  g_autofree char *qa_path = g_build_filename (data, "qa.jsonl", NULL);
   g_autofree char *text = NULL;
   g_auto(GStrv) lines = NULL;
-  GPtrArray *out = g_ptr_array_new_with_free_func (g_free);
-  const char *data;
-  JsonObject *root;
 
-  if (!json_parser_load_from_file (parser, log, NULL) ||
-      !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
-    return out;
-  root = json_node_get_object (json_parser_get_root (parser));
-  data = json_object_has_member (root, "data") &&
-             JSON_NODE_HOLDS_VALUE (json_object_get_member (root, "data"))
-           ? json_object_get_string_member (root, "data")
-           : NULL;
-  if (data == NULL)
-    return out;
-  qa_path = g_build_filename (data, "qa.jsonl", NULL);
   if (!g_file_get_contents (qa_path, &text, NULL, NULL))
-    return out;
+    return;
   lines = g_strsplit (text, "\n", -1);
   for (guint i = 0; lines[i] != NULL; i++)
     {
@@ -492,7 +518,10 @@ replay_from_base (const char *base_dir)
           !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (p)))
         continue;
       o = json_node_get_object (json_parser_get_root (p));
-      img = json_object_has_member (o, "image") ? json_object_get_string_member (o, "image") : NULL;
+      img = json_object_has_member (o, "image") &&
+                JSON_NODE_HOLDS_VALUE (json_object_get_member (o, "image"))
+              ? json_object_get_string_member (o, "image")
+              : NULL;
       if (img == NULL)
         continue;
       abs = g_canonicalize_filename (img, data);
@@ -504,7 +533,102 @@ replay_from_base (const char *base_dir)
       json_generator_set_root (gen, json_parser_get_root (p));
       g_ptr_array_add (out, json_generator_to_data (gen, NULL));
     }
-  return out;
+}
+
+/* Replay lines from the base model's training data (train-log.json "data"). */
+static void
+replay_from_base (const char *base_dir,
+                  GPtrArray  *out)
+{
+  g_autofree char *log = g_build_filename (base_dir, "train-log.json", NULL);
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  JsonObject *root;
+
+  if (!json_parser_load_from_file (parser, log, NULL) ||
+      !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+    return;
+  root = json_node_get_object (json_parser_get_root (parser));
+  if (json_object_has_member (root, "data") &&
+      JSON_NODE_HOLDS_VALUE (json_object_get_member (root, "data")) &&
+      json_object_get_string_member (root, "data") != NULL)
+    replay_from_qa_dir (json_object_get_string_member (root, "data"), out);
+}
+
+/* The synthetic replay set: when neither the base model's training data
+ * (not shipped with an installed model) nor the library holds enough
+ * pairs to replay, the synthetic generator makes them again. Same
+ * generator, same seed as scripts/train-default-model: the images are the
+ * first of the default model's training set, with its pairs and one
+ * "What type of nanomaterial is shown?" pair per image. Cached in
+ * LIB/replay-synth (regenerated when missing or incomplete). */
+#define MVA_RETRAIN_SYNTH_PER_CLASS 6
+#define MVA_RETRAIN_SYNTH_SEED      20261126
+
+static gboolean
+replay_from_synth (const char    *lib_dir,
+                   guint          threads,
+                   GCancellable  *cancellable,
+                   GPtrArray     *out,
+                   GError       **error)
+{
+  g_autofree char *dir = g_build_filename (lib_dir, "replay-synth", NULL);
+  g_autofree char *stamp = g_build_filename (dir, ".done", NULL);
+  g_autofree char *want = g_strdup_printf ("per-class %u seed %u\n", MVA_RETRAIN_SYNTH_PER_CLASS,
+                                           MVA_RETRAIN_SYNTH_SEED);
+  g_autofree char *have = NULL;
+  g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GHashTable) images = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+
+  if (!g_file_get_contents (stamp, &have, NULL, NULL) || strcmp (have, want) != 0)
+    {
+      MvaSynthConfig cfg = MVA_SYNTH_CONFIG_INIT;
+      g_autoptr(GError) local = NULL;
+
+      remove_tree (dir);
+      cfg.seed = MVA_RETRAIN_SYNTH_SEED;
+      if (!mva_synth_generate (&cfg, dir, MVA_RETRAIN_SYNTH_PER_CLASS, threads, NULL, cancellable,
+                               NULL, NULL, NULL, &local))
+        {
+          remove_tree (dir);
+          if (g_error_matches (local, MVA_SYNTH_ERROR, MVA_SYNTH_ERROR_CANCELLED))
+            g_set_error_literal (error, MVA_ASSISTANT_ERROR, MVA_ASSISTANT_ERROR_CANCELLED,
+                                 "cancelled");
+          else
+            g_set_error (error, MVA_ASSISTANT_ERROR, MVA_ASSISTANT_ERROR_IO,
+                         "cannot make the synthetic replay set in %s: %s", dir, local->message);
+          return FALSE;
+        }
+      if (!g_file_set_contents (stamp, want, -1, &local))
+        {
+          g_set_error (error, MVA_ASSISTANT_ERROR, MVA_ASSISTANT_ERROR_IO, "cannot write %s: %s",
+                       stamp, local->message);
+          return FALSE;
+        }
+    }
+  replay_from_qa_dir (dir, lines);
+  for (guint i = 0; i < lines->len; i++)
+    {
+      g_autoptr(JsonParser) p = json_parser_new ();
+      JsonObject *o;
+      const char *img, *cat;
+
+      g_ptr_array_add (out, g_strdup (g_ptr_array_index (lines, i)));
+      if (!json_parser_load_from_data (p, g_ptr_array_index (lines, i), -1, NULL))
+        continue;
+      o = json_node_get_object (json_parser_get_root (p));
+      img = json_object_get_string_member_with_default (o, "image", NULL);
+      cat = json_object_get_string_member_with_default (o, "category", NULL);
+      if (img != NULL && cat != NULL && !g_hash_table_contains (images, img))
+        {
+          GString *s = g_string_new (NULL);
+
+          g_hash_table_add (images, g_strdup (img));
+          add_jsonl (s, img, cat, 1, "What type of nanomaterial is shown?", cat);
+          g_strchomp (s->str);
+          g_ptr_array_add (out, g_string_free (s, FALSE));
+        }
+    }
+  return TRUE;
 }
 
 /* Replay from the library: synthetic and teacher pairs that are not rejected. */
@@ -598,7 +722,7 @@ score_model (const char    *dir,
         double lp = 0;
         guint nt = 0;
 
-        if (!mva_assistant_answer_logprob (model, image, a->question, rp->category, rp->answer,
+        if (!mva_assistant_answer_logprob (model, image, a->question, rp->category, rp->target,
                                            &lp, &nt, cancellable, error))
           return FALSE;
         sum_lp += lp;
@@ -674,9 +798,11 @@ focus_steps (guint rounds)
 /* After the main fine-tune into out_dir: while some corrections (at most the
  * newest 40) are not answered word for word and rounds are left, train
  * out_dir further on just those corrections (round k: k * 100 steps; all
- * rounds together see at most as many pairs as the main run), each batch
- * holding every one of them and as many replay pairs (else accepted ones)
- * about other images, so a short correction is half of its batch instead of
+ * rounds together see at most twice as many pairs as the main run) on those
+ * corrections, the other reviewed answers about the same images (the
+ * correction belongs to its question, not to the whole image) and as many
+ * replay pairs (else accepted ones) about other images as those two
+ * together, so a short correction is a good part of its batch instead of
  * a few tokens among long answers. Counts go to res (n_reflected,
  * focus_rounds). */
 static gboolean
@@ -697,7 +823,7 @@ focus_corrections (const MvaRetrainOptions *o,
   g_autofree char *data_dir = g_build_filename (focus_dir, "data", NULL);
   g_autofree char *model_dir = g_build_filename (focus_dir, "model", NULL);
   guint next_partner = 0;
-  guint64 budget = o->steps * o->batch, used = 0, steps_done = 0;
+  guint64 budget = 2 * o->steps * o->batch, used = 0, steps_done = 0;
 
   res->focus_rounds = 0;
   res->n_reflected = 0;
@@ -711,7 +837,7 @@ focus_corrections (const MvaRetrainOptions *o,
       g_autofree char *from = NULL, *to = NULL;
       g_autoptr(GError) local = NULL;
       MvaFinetuneArgs args = { 0 };
-      guint partners = 0;
+      guint partners = 0, anchors = 0;
 
       if (!corrections_missing (out_dir, corrected, o->threads, cancellable, missing, error))
         return FALSE;
@@ -719,15 +845,38 @@ focus_corrections (const MvaRetrainOptions *o,
       if (missing->len == 0 || res->focus_rounds >= (guint) MAX (o->focus_rounds, 0))
         return TRUE;
 
-      /* the missing corrections, once each, and as many partners */
+      /* the missing corrections' images, then the other reviewed answers
+       * about them, so that a correction is learnt as the answer to its
+       * question, not to its image (without them a correction leaks into
+       * every answer about the image) */
+      for (guint i = 0; i < missing->len; i++)
+        g_hash_table_insert (images, g_strdup (((ReviewedPair *) g_ptr_array_index (missing, i))->image),
+                             GUINT_TO_POINTER (0));
+      for (guint i = 0; i < train->len; i++)
+        {
+          ReviewedPair *rp = g_ptr_array_index (train, i);
+          gpointer n;
+
+          if (!rp->corrected && g_hash_table_lookup_extended (images, rp->image, NULL, &n))
+            {
+              add_jsonl (jsonl, rp->image, rp->category, rp->family, rp->question, rp->target);
+              g_hash_table_insert (images, g_strdup (rp->image), GUINT_TO_POINTER (GPOINTER_TO_UINT (n) + 1));
+              anchors++;
+            }
+        }
+      /* each correction as often as its image's other answers together: a
+       * batch holds one pair per image, and that pair is the correction half
+       * of the time */
       for (guint i = 0; i < missing->len; i++)
         {
           ReviewedPair *rp = g_ptr_array_index (missing, i);
+          guint n = GPOINTER_TO_UINT (g_hash_table_lookup (images, rp->image));
 
-          add_jsonl (jsonl, rp->image, rp->category, rp->family, rp->question, rp->answer);
-          g_hash_table_add (images, g_strdup (rp->image));
+          for (guint k = 0; k < MAX (n, 1); k++)
+            add_jsonl (jsonl, rp->image, rp->category, rp->family, rp->question, rp->target);
         }
-      for (guint tries = 0; partners < missing->len && tries < n_replay; tries++)
+      /* as many replay pairs about other images as there are pairs above */
+      for (guint tries = 0; partners < missing->len + anchors && tries < n_replay; tries++)
         {
           const char *line = g_ptr_array_index (replay, next_partner++ % n_replay);
           g_autoptr(JsonNode) node = json_from_string (line, NULL);
@@ -743,13 +892,13 @@ focus_corrections (const MvaRetrainOptions *o,
           partners++;
         }
       /* too little replay: accepted pairs about other images */
-      for (guint i = 0; i < train->len && partners < missing->len; i++)
+      for (guint i = 0; i < train->len && partners < missing->len + anchors; i++)
         {
           ReviewedPair *rp = g_ptr_array_index (train, i);
 
           if (!rp->corrected && !g_hash_table_contains (images, rp->image))
             {
-              add_jsonl (jsonl, rp->image, rp->category, rp->family, rp->question, rp->answer);
+              add_jsonl (jsonl, rp->image, rp->category, rp->family, rp->question, rp->target);
               g_hash_table_add (images, g_strdup (rp->image));
               partners++;
             }
@@ -767,9 +916,9 @@ focus_corrections (const MvaRetrainOptions *o,
       args.data_dir = data_dir;
       args.base_dir = out_dir;
       args.out_dir = model_dir;
-      args.batch = MIN (o->batch, missing->len + partners);
+      args.batch = MIN (o->batch, missing->len + anchors + partners);
       /* round k trains k * 100 steps (a hard correction gets more each time),
-       * all rounds together at most as many pairs as the main run */
+       * all rounds together at most twice as many pairs as the main run */
       args.steps = MIN ((guint64) (res->focus_rounds + 1) * MVA_RETRAIN_FOCUS_STEPS,
                         (budget - used) / args.batch);
       if (args.steps == 0)
@@ -859,7 +1008,7 @@ mva_assistant_retrain (MvaStore                *store,
   double old_nll = NAN, new_nll = NAN;
   MvaModelVersion mv = { 0 };
   gint64 t0 = g_get_monotonic_time ();
-  guint n_replay, vnum;
+  guint n_replay, want_replay, vnum;
 
   g_return_val_if_fail (store != NULL, NULL);
   mva_retrain_options_init (&o);
@@ -926,6 +1075,9 @@ mva_assistant_retrain (MvaStore                *store,
                                                                       : qa->answer);
       rp->key = g_strdup (qa->image_sha256 ? qa->image_sha256 : qa->image_path);
       rp->corrected = qa->review_state == MVA_REVIEW_CORRECTED;
+      rp->target = rp->corrected ? NULL : model_text_of (qa->extra_json);
+      if (rp->target == NULL)
+        rp->target = g_strdup (rp->answer);
       g_ptr_array_add (reviewed, rp);
       g_hash_table_add (keys, rp->key);
     }
@@ -976,11 +1128,25 @@ mva_assistant_retrain (MvaStore                *store,
     g_ptr_array_set_size (heldout, MVA_RETRAIN_MAX_COMPARED);
   res->n_heldout = heldout->len;
 
-  /* 3. replay sample of the base model's data (else the library's) */
-  replay = replay_from_base (base_dir);
-  if (replay->len == 0)
+  /* 3. replay sample of the base model's data; where that is short, the
+   * library's synthetic and teacher pairs, then the synthetic replay set */
+  replay = g_ptr_array_new_with_free_func (g_free);
+  replay_from_base (base_dir, replay);
+  /* at least a few batches' worth: one correction with a handful of replay
+   * pairs would be learnt as the answer to everything */
+  want_replay = (guint) ceil (o.replay_ratio * train->len);
+  if (o.replay_ratio > 0)
+    want_replay = MAX (want_replay, MVA_RETRAIN_MIN_REPLAY_BATCHES * o.batch);
+  if (replay->len < want_replay)
     replay_from_library (store, replay);
-  n_replay = (guint) MIN ((double) replay->len, ceil (o.replay_ratio * train->len));
+  if (replay->len < want_replay)
+    {
+      g_autofree char *lib = g_path_get_dirname (mva_store_get_path (store));
+
+      if (!replay_from_synth (lib, o.threads, cancellable, replay, error))
+        return NULL;
+    }
+  n_replay = MIN (replay->len, want_replay);
   for (guint i = 0; i < n_replay; i++)
     {
       guint j = (guint) g_rand_int_range (rand, (gint32) i, (gint32) replay->len);
@@ -997,7 +1163,7 @@ mva_assistant_retrain (MvaStore                *store,
       ReviewedPair *rp = g_ptr_array_index (train, i);
 
       for (guint k = 0; k < (rp->corrected ? o.correction_repeat : 1); k++)
-        add_jsonl (jsonl, rp->image, rp->category, rp->family, rp->question, rp->answer);
+        add_jsonl (jsonl, rp->image, rp->category, rp->family, rp->question, rp->target);
     }
 
   /* 4. the new version's folder with its training data */

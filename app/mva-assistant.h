@@ -337,7 +337,8 @@ typedef struct
   guint64     steps;            /* 0: 200 */
   guint       batch;            /* 0: 16 */
   double      lr;               /* 0: 3e-4 */
-  double      replay_ratio;     /* replay pairs per reviewed training pair; < 0: 1.0 */
+  double      replay_ratio;     /* replay pairs per reviewed training pair (at least four
+                                 * batches of them); < 0: 1.0; 0: no replay */
   double      holdout_fraction; /* reviewed images held out for the comparison; < 0: 0.2 */
   guint       threads;          /* 0: number of CPUs */
   guint64     seed;
@@ -401,19 +402,25 @@ typedef struct
 void mva_retrain_result_free (MvaRetrainResult *result);
 
 /* Fine-tune the current (or given) model on the library's reviewed pairs
- * (accepted: the answer; corrected: the corrected text, repeated
- * correction_repeat times and never held out; rejected: left out) plus a
- * replay sample of the base model's training data; then, while the new
- * model does not answer a corrected question with its corrected text (word
- * for word, up to case and spacing) and focus rounds are left, train it
- * further on those corrections (round k: k * 100 steps; all rounds at most
- * as many pairs as the main run), each with a replay partner in every batch
- * (a short answer among long ones carries little weight in the per-token
- * loss, so the main run alone may not learn it); compare old and
- * new on held-out reviewed pairs (BLEU-4, ROUGE-L, METEOR), write
- * <models_dir>/vN and record it as a model version (parent = base, not
- * adopted) with its training run and metrics. Blocking; progress runs in
- * the calling thread. */
+ * (accepted: the answer, or where the assistant replaced sentences of it
+ * from the metadata or a measurement, the model's own text; corrected: the
+ * corrected text, repeated correction_repeat times and never held out;
+ * rejected: left out) plus a replay sample of the base model's training
+ * data (where that is not at hand, as for an installed default model: the
+ * library's synthetic pairs, else a synthetic replay set made once in
+ * <library folder>/replay-synth); then, while the new model does not
+ * answer a corrected question with its corrected text (word for word, up
+ * to case and spacing) and focus rounds are left, train it further on
+ * those corrections (round k: k * 100 steps; all rounds at most twice as
+ * many pairs as the main run) together with the other reviewed answers
+ * about the same images and as many replay partners (a short answer among
+ * long ones carries little weight in the per-token loss, so the main run
+ * alone may not learn it; without the same image's other answers the
+ * correction leaks into all of them); compare old and new on held-out
+ * reviewed pairs (BLEU-4, ROUGE-L, METEOR), write <models_dir>/vN and
+ * record it as a model version (parent = base, not adopted) with its
+ * training run and metrics. Blocking; progress runs in the calling
+ * thread. */
 MvaRetrainResult *mva_assistant_retrain        (MvaStore                *store,
                                                 const MvaRetrainOptions *options,
                                                 MvaRetrainProgressFunc   progress,

@@ -610,8 +610,8 @@ test_retrain (void)
   mva_retrain_result_free (w.result);
 
   /* with focus rounds: 3 steps cannot teach the tiny model the correction, so
-   * a focus round follows, capped by the main run's 3 x 2 pairs: 3 steps of
-   * the correction and one replay partner */
+   * a focus round follows, capped by twice the main run's 3 x 2 pairs: 6
+   * steps of the correction and one replay partner */
   {
     RetrainWatch fw = { 0 };
 
@@ -625,8 +625,8 @@ test_retrain (void)
     g_assert_cmpuint (fw.n_steps, ==, 3);
     g_assert_cmpuint (fw.result->n_corrected, ==, 1);
     g_assert_cmpuint (fw.result->focus_rounds, ==, 1);
-    g_assert_cmpuint (fw.n_focus, ==, 3);
-    g_assert_cmpuint (fw.focus_total, ==, 3);
+    g_assert_cmpuint (fw.n_focus, ==, 6);
+    g_assert_cmpuint (fw.focus_total, ==, 6);
     g_assert_true (mva_assistant_discard (store, fw.result->model_version_id, &error));
     g_assert_false (g_file_test (fw.result->model_dir, G_FILE_TEST_EXISTS));
     {
