@@ -78,6 +78,9 @@ _mva_assistant_finetune (const MvaFinetuneArgs  *args,
   opts.seed = args->seed;
   opts.device = args->device;
   opts.val_fraction = 0.0; /* every reviewed image is trained on; held-out pairs are compared apart */
+  /* the steps asked for, all of them: a focus round's epoch is a batch or
+   * two, and a plateau of such epochs would stop it early */
+  opts.fixed_schedule = TRUE;
   if (!mva_trainer_run (&opts, on_progress, &run, cancellable, &cancelled, NULL, &local))
     {
       if (local->domain == MVA_TRAINER_ERROR && local->code == MVA_TRAINER_ERROR_CANCELLED)

@@ -1381,6 +1381,11 @@ trainer_run (const MvaTrainOptions *opts,
     topts.warmup_steps = r.warmup;
   }
   topts.seed = opts->seed; /* the ITM negatives' draws */
+  if (opts->fixed_schedule && opts->steps > 0)
+    {
+      topts.patience = 0;
+      topts.early_stop_patience = 0;
+    }
   topts.next_batch = next_batch;
   topts.validate = r.n_val >= 2 ? validate : NULL;
   topts.on_step = on_step;

@@ -134,6 +134,10 @@ typedef struct
                               * x0.8..1.25, brightness +-0.1 and Gaussian noise up to 0.05
                               * (validation images never); geometry-changing crops are left
                               * out: sizes in the answers would no longer match the image */
+  gboolean    fixed_schedule; /* every one of `steps` at lr (after the warmup): no halving of
+                               * lr on a plateau, no early stop. For fine-tunes on a few pairs,
+                               * whose epochs are a batch or two long and whose per-epoch loss
+                               * says nothing about a plateau */
   guint       vocab_size;    /* 8192 for a fresh tokenizer */
   gboolean    no_itc, no_itm, no_sa, no_ca, no_csa; /* ablations */
   gint64      warmup_steps;  /* linear lr warmup; -1 (default): min(200, 5% of the

@@ -528,6 +528,16 @@ record_thread (GTask        *task,
 
   result->micrograph_id = mva_store_add_micrograph_file (store, data->path, NULL,
                                                          MVA_CATEGORY_SOURCE_NONE, NULL, &error);
+  /* a category the model predicted for the caption is kept for the image
+   * (one the user set stays) before the pair takes the image's category */
+  if (result->micrograph_id > 0 && data->answer->category_predicted && data->answer->category != NULL)
+    {
+      g_autoptr(MvaMicrograph) m = mva_store_get_micrograph (store, result->micrograph_id, NULL);
+
+      if (m != NULL && m->category == NULL)
+        mva_store_set_category (store, result->micrograph_id, data->answer->category,
+                                MVA_CATEGORY_SOURCE_PREDICTION, NULL);
+    }
   if (result->micrograph_id > 0)
     result->qa_id = mva_assistant_record_answer (store, result->micrograph_id, data->answer, &error);
   if (result->qa_id <= 0)
@@ -746,6 +756,10 @@ ask_done_cb (GObject      *source,
     gtk_label_set_label (self->answer_info, info);
   }
   self->answer_text = g_strdup (answer->answer);
+  /* the caption used the model's best category: show it (the next question
+   * uses it as it is, and the user can change it) */
+  if (answer->category_predicted && answer->category != NULL && self->category == NULL)
+    mva_ask_panel_set_category (self, answer->category);
   g_clear_handle_id (&self->overlay_timeout_id, g_source_remove);
   g_clear_handle_id (&self->flush_id, g_source_remove);
   g_string_truncate (self->pending, 0);

@@ -251,6 +251,88 @@ test_dataset_in_memory (void)
   g_rmdir (out);
 }
 
+/* A fine-tune's schedule: on two images (an epoch is one batch) every one
+ * of the steps asked for runs at the set learning rate; the per-epoch loss
+ * of such epochs is noise, and neither halves the rate nor stops the run
+ * (without fixed_schedule, this plateau halves the rate after 5 epochs and
+ * stops the run after 10). */
+static void
+test_fixed_schedule (void)
+{
+  const char *shared = g_getenv ("MVAEMA_SHARED_DIR");
+  g_autofree char *dir = NULL, *out = NULL;
+  g_autoptr(MvaDataset) ds = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) summary = NULL;
+  g_autoptr(JsonParser) parser = NULL;
+  g_autoptr(GDir) d = NULL;
+  MvaTrainOptions opts;
+  gboolean cancelled = TRUE;
+  const char *name;
+  JsonObject *o;
+  JsonArray *epochs;
+  guint n = 0;
+
+  dir = shared ? g_build_filename (shared, "micrographs", "particles", NULL) : NULL;
+  d = dir ? g_dir_open (dir, 0, NULL) : NULL;
+  if (d == NULL)
+    {
+      g_test_skip ("no shared micrographs");
+      return;
+    }
+  ds = mva_dataset_new (dir, 224);
+  while ((name = g_dir_read_name (d)) != NULL && n < 2)
+    {
+      if (!g_str_has_suffix (name, ".png") && !g_str_has_suffix (name, ".jpg"))
+        continue;
+      mva_dataset_add_pair (ds, name, "Describe the particles.", n == 0 ? "Round and smooth." : "Faceted.",
+                            NULL, "particles", 2);
+      n++;
+    }
+  if (n < 2)
+    {
+      g_test_skip ("fewer than two readable micrographs");
+      return;
+    }
+  out = g_dir_make_tmp (NULL, &error);
+  g_assert_no_error (error);
+  mva_train_options_init (&opts);
+  opts.out_dir = out;
+  opts.config = "small";
+  opts.steps = 40;
+  opts.batch = 2;
+  opts.threads = 1;
+  opts.vocab_size = 300;
+  opts.val_fraction = 0;
+  opts.lr = 1e-9; /* the loss stays where it is: a plateau from the start */
+  opts.fixed_schedule = TRUE;
+  g_assert_true (mva_trainer_run_dataset (&opts, ds, NULL, NULL, NULL, &cancelled, &summary,
+                                          &error));
+  g_assert_no_error (error);
+  {
+    g_autofree char *log = g_build_filename (out, "train-log.json", NULL);
+
+    parser = json_parser_new ();
+    g_assert_true (json_parser_load_from_file (parser, log, &error));
+    o = json_node_get_object (json_parser_get_root (parser));
+  }
+  g_assert_cmpint (json_array_get_length (json_object_get_array_member (o, "step_log")), ==, 40);
+  g_assert_cmpstr (json_object_get_string_member (o, "stopped"), ==, "steps");
+  epochs = json_object_get_array_member (o, "epoch_log");
+  g_assert_cmpuint (json_array_get_length (epochs), >=, 39);
+  for (guint i = 0; i < json_array_get_length (epochs); i++)
+    g_assert_cmpfloat_with_epsilon (
+      json_object_get_double_member (json_array_get_object_element (epochs, i), "lr"), 1e-9, 1e-15);
+  for (const char *f = "model.safetensors"; f != NULL;
+       f = g_str_equal (f, "model.safetensors") ? "tokenizer.json"
+           : g_str_equal (f, "tokenizer.json") ? "train-log.json" : NULL)
+    {
+      g_autofree char *path = g_build_filename (out, f, NULL);
+      g_unlink (path);
+    }
+  g_rmdir (out);
+}
+
 /* Run a batcher over `epochs` epochs; check every batch has distinct images,
  * no item comes twice in one epoch, and an item missed in an epoch (carried)
  * is not missed in the next. Returns the smallest batch; *sizes gets every
@@ -441,5 +523,6 @@ main (int argc, char **argv)
   g_test_add_func ("/Mva/Trainer/dataset-in-memory", test_dataset_in_memory);
   g_test_add_func ("/Mva/Trainer/batcher-min-batch", test_batcher_min_batch);
   g_test_add_func ("/Mva/Trainer/min-batch", test_trainer_min_batch);
+  g_test_add_func ("/Mva/Trainer/fixed-schedule", test_fixed_schedule);
   return g_test_run ();
 }

@@ -267,6 +267,19 @@ wait_frames (GtkWidget *widget,
   g_signal_handler_disconnect (clock, handler);
 }
 
+/* A GtkStack under widget is still cross-fading between its pages. */
+static gboolean
+stack_in_transition (GtkWidget *widget)
+{
+  if (GTK_IS_STACK (widget) && gtk_stack_get_transition_running (GTK_STACK (widget)))
+    return TRUE;
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    if (stack_in_transition (child))
+      return TRUE;
+  return FALSE;
+}
+
 /* The window as the user sees it, as PNG. */
 static void
 screenshot (MvaWindow  *window,
@@ -288,6 +301,13 @@ screenshot (MvaWindow  *window,
 
     while (toast_type != 0 && find_widget (widget, toast_type, NULL) != NULL
            && g_get_monotonic_time () < until)
+      g_main_context_iteration (NULL, TRUE);
+  }
+  /* page changes finished (a crossfade caught half-way shows two pages) */
+  {
+    gint64 until = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+
+    while (stack_in_transition (widget) && g_get_monotonic_time () < until)
       g_main_context_iteration (NULL, TRUE);
   }
   wait_frames (widget, 3);
@@ -772,6 +792,163 @@ test_end_to_end (void)
     ;
 }
 
+/* A new user's first session with the shipped default model (skipped when
+ * data/models/default is not in the source tree), on a library of its own:
+ * open a sample with instrument metadata, ask each of the 10 presets (a
+ * screenshot of each, with its overlay), accept nine answers and correct
+ * one, fine-tune with the page's default settings, adopt, and ask again:
+ * the corrected preset gives the correction word for word, another preset
+ * at least 80 % of its accepted answer's words. */
+static gboolean
+same_words (const char *a,
+            const char *b)
+{
+  g_auto(GStrv) wa = g_strsplit_set (a, " \t\n", -1);
+  g_auto(GStrv) wb = g_strsplit_set (b, " \t\n", -1);
+  guint i = 0, j = 0;
+
+  for (;;)
+    {
+      while (wa[i] != NULL && wa[i][0] == '\0')
+        i++;
+      while (wb[j] != NULL && wb[j][0] == '\0')
+        j++;
+      if (wa[i] == NULL || wb[j] == NULL)
+        return wa[i] == NULL && wb[j] == NULL;
+      if (g_ascii_strcasecmp (wa[i], wb[j]) != 0)
+        return FALSE;
+      i++, j++;
+    }
+}
+
+/* The share of b's words that a has in the same order (longest common
+ * subsequence, case-insensitive). */
+static double
+words_kept (const char *a,
+            const char *b)
+{
+  g_auto(GStrv) wa = g_str_tokenize_and_fold (a, NULL, NULL);
+  g_auto(GStrv) wb = g_str_tokenize_and_fold (b, NULL, NULL);
+  guint na = g_strv_length (wa), nb = g_strv_length (wb);
+  g_autofree guint *m = g_new0 (guint, (gsize) (na + 1) * (nb + 1));
+
+  for (guint i = 0; i < na; i++)
+    for (guint j = 0; j < nb; j++)
+      m[(i + 1) * (nb + 1) + j + 1] = g_str_equal (wa[i], wb[j])
+                                        ? m[i * (nb + 1) + j] + 1
+                                        : MAX (m[i * (nb + 1) + j + 1], m[(i + 1) * (nb + 1) + j]);
+  return nb > 0 ? (double) m[na * (nb + 1) + nb] / nb : 1.0;
+}
+
+static void
+test_first_correction (void)
+{
+  const char *src = g_getenv ("MVAEMA_SOURCE_DIR") != NULL ? g_getenv ("MVAEMA_SOURCE_DIR") : MVAEMA_SOURCE_DIR;
+  g_autofree char *model = g_build_filename (src, "data", "models", "default", NULL);
+  g_autofree char *weights = g_build_filename (model, "model.safetensors", NULL);
+  g_autofree char *sample = g_build_filename (src, "data", "samples", "gelatin-fibres-10pct.tif", NULL);
+  g_autofree char *lib_dir = g_build_filename (tmpdir, "first", NULL);
+  g_autofree char *lib = g_build_filename (lib_dir, "library.db", NULL);
+  g_autofree char *old_model = g_strdup (g_getenv ("MVAEMA_MODEL"));
+  char *old_db;
+  g_autoptr(GFile) file = g_file_new_for_path (sample);
+  GSettings *settings = mva_application_get_settings (app);
+  const char *correction = "The fibre surfaces are rough and beaded, with a bead every few micrometres along each fibre.";
+  const guint corrected = 4, kept = 2;
+  char *before[11] = { NULL };
+  MvaWindow *window;
+  MvaAskPanel *panel;
+  MvaImprovePage *improve;
+  GtkWidget *heat_w;
+  GtkTextView *answer_view;
+
+  if (!g_file_test (weights, G_FILE_TEST_IS_REGULAR))
+    {
+      g_test_skip ("no default model in data/models/default");
+      return;
+    }
+  g_mkdir_with_parents (lib_dir, 0755);
+  old_db = db_path;
+  db_path = lib;
+  g_setenv ("MVAEMA_MODEL", model, TRUE);
+  g_settings_set_string (settings, "library-path", lib);
+
+  window = mva_window_new (app);
+  gtk_window_set_default_size (GTK_WINDOW (window), 1400, 860);
+  gtk_window_present (GTK_WINDOW (window));
+  panel = MVA_ASK_PANEL (find_widget (GTK_WIDGET (window), MVA_TYPE_ASK_PANEL, NULL));
+  improve = MVA_IMPROVE_PAGE (find_widget (GTK_WIDGET (window), MVA_TYPE_IMPROVE_PAGE, NULL));
+  heat_w = find_widget (GTK_WIDGET (window), MVA_TYPE_HEAT_OVERLAY, NULL);
+  answer_view = GTK_TEXT_VIEW (find_widget (GTK_WIDGET (panel), GTK_TYPE_TEXT_VIEW, "answer"));
+  mva_window_open_file (window, file);
+  wait_for (window_loaded, window, "the sample");
+  g_assert_cmpstr (mva_window_get_state (window), ==, "image");
+  wait_for (panel_ready, panel, "the default model");
+
+  for (guint f = 1; f <= 10; f++)
+    {
+      g_autofree char *name = g_strdup_printf ("first-preset-%02u", f);
+
+      ask_and_wait (panel, answer_view, f);
+      wait_for (panel_recorded, panel, "the answer in the library");
+      g_assert_true (mva_heat_overlay_has_map (MVA_HEAT_OVERLAY (heat_w)));
+      before[f] = g_strdup (mva_ask_panel_get_answer (panel));
+      g_test_message ("preset %u: %s", f, before[f]);
+      /* the caption's category, predicted for the first question, is shown
+       * and kept for the image (and its pairs) */
+      g_assert_nonnull (mva_ask_panel_get_category (panel));
+      {
+        g_autoptr(MvaQaPair) qa = get_pair (mva_ask_panel_get_qa_id (panel));
+
+        g_assert_cmpstr (qa->category, ==, mva_ask_panel_get_category (panel));
+      }
+      g_assert_true (g_utf8_strlen (before[f], -1) > 20);
+      screenshot (window, name);
+      if (f == corrected)
+        {
+          g_assert_false (same_words (before[f], correction));
+          activate (panel, "ask.correct");
+          gtk_text_buffer_set_text (gtk_text_view_get_buffer (answer_view), correction, -1);
+          activate (panel, "ask.save-correction");
+        }
+      else
+        activate (panel, "ask.accept");
+    }
+
+  /* Improve the model with the page's defaults; adopt */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.show-page", "s", "improve"));
+  g_assert_cmpint (mva_improve_page_get_n_new (improve), ==, 10);
+  activate (improve, "improve.start");
+  wait_for (page_not_training, improve, "the fine-tune");
+  g_assert_cmpstr (mva_improve_page_get_state (improve), ==, "trained");
+  screenshot (window, "first-improve");
+  activate (improve, "improve.adopt");
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.show-page", "s", "viewer"));
+  wait_for (panel_ready, panel, "the new version");
+
+  ask_and_wait (panel, answer_view, kept);
+  g_test_message ("preset %u again: %s", kept, mva_ask_panel_get_answer (panel));
+  /* the accepted answer, give or take a few words (the fine-tune moves every weight) */
+  g_assert_cmpfloat (words_kept (mva_ask_panel_get_answer (panel), before[kept]), >=, 0.8);
+  ask_and_wait (panel, answer_view, corrected);
+  g_test_message ("preset %u again: %s", corrected, mva_ask_panel_get_answer (panel));
+  g_assert_true (same_words (mva_ask_panel_get_answer (panel), correction));
+  wait_for (panel_recorded, panel, "the new answer in the library");
+  screenshot (window, "first-corrected");
+
+  gtk_window_close (GTK_WINDOW (window));
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  for (guint f = 0; f <= 10; f++)
+    g_free (before[f]);
+  g_settings_reset (settings, "library-path");
+  if (old_model != NULL)
+    g_setenv ("MVAEMA_MODEL", old_model, TRUE);
+  else
+    g_unsetenv ("MVAEMA_MODEL");
+  db_path = old_db;
+}
+
 /* --- set-up ------------------------------------------------------------------------------ */
 
 static void run_cli (const char * const *args);
@@ -982,6 +1159,7 @@ main (int   argc,
 
   g_test_add_func ("/ui/assistant/end-to-end", test_end_to_end);
   g_test_add_func ("/ui/assistant/scale-from-metadata", test_scale_from_metadata);
+  g_test_add_func ("/ui/assistant/first-correction", test_first_correction);
   ret = g_test_run ();
 
   g_application_release (G_APPLICATION (app));
