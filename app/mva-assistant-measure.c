@@ -20,6 +20,12 @@
  *    texture, usually within a factor of 1.5)."; in pixels when the file
  *    has no pixel size). The other sentences (distribution, arrangement)
  *    stay.
+ * Answers to the applications question (family 10) name the structures'
+ * size in passing ("Electrospun nanofibre mats of about 176 nm are used
+ * for ..."): there, with the same category and measurement, each length in
+ * nm or µm (with its "± spread") is replaced in place by the measured one
+ * ("... of about 1.12 µm are used ..."; "43 pixels" without a pixel size).
+ * Scale, working-distance and other sentences are not touched.
  */
 #include "config.h"
 
@@ -46,6 +52,88 @@ _mva_assistant_asks_size (guint       family,
     if (strstr (low, size_question_keys[i]) != NULL)
       return TRUE;
   return FALSE;
+}
+
+/* If a length in nm or µm starts at p ("176 nm", "1.4 µm", "21 ± 3 nm"),
+ * its end; else NULL. */
+static const char *
+nm_length_end (const char *start,
+               const char *p)
+{
+  static const char *const units[] = { "nm", "µm", "um" };
+  const char *q = p;
+
+  if (!g_ascii_isdigit (*q) || (p > start && (g_ascii_isalnum (p[-1]) || p[-1] == '.')))
+    return NULL;
+  while (g_ascii_isdigit (*q) || (*q == '.' && g_ascii_isdigit (q[1])))
+    q++;
+  {
+    /* a spread: " ± 3" */
+    const char *r = q;
+
+    while (*r == ' ')
+      r++;
+    if (g_str_has_prefix (r, "±"))
+      {
+        r += strlen ("±");
+        while (*r == ' ')
+          r++;
+        if (g_ascii_isdigit (*r))
+          {
+            while (g_ascii_isdigit (*r) || (*r == '.' && g_ascii_isdigit (r[1])))
+              r++;
+            q = r;
+          }
+      }
+  }
+  while (*q == ' ')
+    q++;
+  for (gsize i = 0; i < G_N_ELEMENTS (units); i++)
+    if (g_str_has_prefix (q, units[i]) && !g_ascii_isalpha (q[strlen (units[i])]))
+      return q + strlen (units[i]);
+  return NULL;
+}
+
+/* Family 10: the lengths of the answer's sentences replaced in place by
+ * `len`; sentences about the scale or the instrument are left alone. */
+static gboolean
+replace_lengths_in_place (MvaAnswer  *a,
+                          const char *len)
+{
+  static const char *const keep[] = { "pixel", "field of view", "working distance", "scale bar" };
+  g_auto(GStrv) sentences = _mva_assistant_split_sentences (a->answer != NULL ? a->answer : a->generated);
+  g_autoptr(GString) text = g_string_new (NULL);
+  gboolean changed = FALSE;
+
+  for (guint i = 0; sentences[i] != NULL; i++)
+    {
+      g_autofree char *low = g_utf8_strdown (sentences[i], -1);
+      gboolean skip = FALSE;
+
+      for (gsize k = 0; k < G_N_ELEMENTS (keep); k++)
+        skip = skip || strstr (low, keep[k]) != NULL;
+      if (text->len > 0)
+        g_string_append_c (text, ' ');
+      for (const char *p = sentences[i]; *p != '\0';)
+        {
+          const char *end = skip ? NULL : nm_length_end (sentences[i], p);
+
+          if (end != NULL)
+            {
+              g_string_append (text, len);
+              p = end;
+              changed = TRUE;
+            }
+          else
+            g_string_append_c (text, *p++);
+        }
+    }
+  if (changed)
+    {
+      g_free (a->answer);
+      a->answer = g_string_free (g_steal_pointer (&text), FALSE);
+    }
+  return changed;
 }
 
 /* a number followed (after spaces) by a length unit */
@@ -92,7 +180,29 @@ _mva_assistant_apply_measured_size (MvaAnswer      *a,
   a->size_measured = FALSE;
   a->size_px = NAN;
   a->size_nm = NAN;
-  if (category == NULL || !_mva_assistant_asks_size (a->family, a->question))
+  if (category == NULL)
+    return;
+  if (a->family == 10)
+    {
+      g_auto(GStrv) sentences = _mva_assistant_split_sentences (a->answer);
+      gboolean any = FALSE;
+      g_autofree char *len = NULL;
+
+      for (guint i = 0; sentences[i] != NULL; i++)
+        any = any || states_length (sentences[i]);
+      if (!any || mva_measure_what (category) == NULL
+          || !mva_measure_structure_size (image, category, &px, &nm))
+        return;
+      len = isfinite (nm) ? mva_assistant_format_length (nm) : g_strdup_printf ("%.0f pixels", px);
+      if (replace_lengths_in_place (a, len))
+        {
+          a->size_measured = TRUE;
+          a->size_px = px;
+          a->size_nm = nm;
+        }
+      return;
+    }
+  if (!_mva_assistant_asks_size (a->family, a->question))
     return;
   what = mva_measure_what (category);
   if (what == NULL || !mva_measure_structure_size (image, category, &px, &nm))

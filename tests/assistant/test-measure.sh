@@ -101,4 +101,28 @@ convert "$tif" -strip -define png:exclude-chunk=pHYs,date,time,tEXt,zTXt,iTXt "$
 out=$("$cli" ask "$dir/nopx.png" --family 3 --category particles --model "$model" --json --max-tokens 40)
 [ "$(json "$out" "d['size_measured'] is True and d['size_nm'] is None and 'pixels' in d['answer']")" = True ] \
   || fail "no pixel size: $out"
+
+# 4. the applications answer (family 10) names the size in passing: with the
+#    default model, the measured length takes the place of the model's
+src=${MVAEMA_SOURCE_DIR:-}
+if [ -n "$src" ] && [ -f "$src/data/models/default/model.safetensors" ]; then
+  fib=$src/data/samples/gelatin-fibres-10pct.tif
+  a3=$("$cli" ask "$fib" --family 3 --category fibres --model "$src/data/models/default" --json)
+  a10=$("$cli" ask "$fib" --family 10 --category fibres --model "$src/data/models/default" --json)
+  "$py" - "$a3" "$a10" <<'PY' || fail "family 10: $a10"
+import json, re, sys
+a3, a10 = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+length = re.compile(r'\d+(?:\.\d+)?(?:\s*±\s*\d+(?:\.\d+)?)?\s*(?:nm|µm|um)\b')
+measured = re.search(r'about (\S+ (?:nm|µm))', a3["answer"]).group(1)
+assert length.search(a10["generated"]), "the model named no size: nothing to check"
+assert a10["size_measured"] and a10["size_nm"] == a3["size_nm"], a10
+assert length.findall(a10["answer"]) == [measured] * len(length.findall(a10["generated"])), \
+    (measured, a10["answer"])
+print("family 10:", a10["answer"])
+PY
+  png=$src/data/samples/nanoporous-gold.png
+  a10=$("$cli" ask "$png" --family 10 --category fibres --model "$src/data/models/default" --json)
+  [ "$(json "$a10" "d['size_measured'] is True and d['size_nm'] is None and ' pixels ' in d['answer']")" = True ] \
+    || fail "family 10 without a pixel size: $a10"
+fi
 echo "ok"
