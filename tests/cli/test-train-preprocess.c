@@ -251,6 +251,58 @@ test_dataset_in_memory (void)
   g_rmdir (out);
 }
 
+/* A data set of the first n PNG/JPEG particle micrographs of ../shared
+ * (directory order), one pair each: question and answers[i % n_answers].
+ * NULL, with the test skipped, when there are fewer. */
+static MvaDataset *
+particle_dataset (guint              n,
+                  const char        *question,
+                  const char *const *answers,
+                  guint              n_answers,
+                  int                family)
+{
+  const char *shared = g_getenv ("MVAEMA_SHARED_DIR");
+  g_autofree char *dir = shared ? g_build_filename (shared, "micrographs", "particles", NULL) : NULL;
+  g_autoptr(GDir) d = dir ? g_dir_open (dir, 0, NULL) : NULL;
+  g_autoptr(MvaDataset) ds = NULL;
+  const char *name;
+  guint k = 0;
+
+  if (d == NULL)
+    {
+      g_test_skip ("no shared micrographs");
+      return NULL;
+    }
+  ds = mva_dataset_new (dir, 224);
+  while ((name = g_dir_read_name (d)) != NULL && k < n)
+    {
+      if (!g_str_has_suffix (name, ".png") && !g_str_has_suffix (name, ".jpg"))
+        continue;
+      mva_dataset_add_pair (ds, name, question, answers[k % n_answers], NULL, "particles", family);
+      k++;
+    }
+  if (k < n)
+    {
+      g_test_skip ("too few readable micrographs");
+      return NULL;
+    }
+  return g_steal_pointer (&ds);
+}
+
+/* Removes a model folder the trainer wrote. */
+static void
+remove_model_dir (const char *out)
+{
+  for (const char *f = "model.safetensors"; f != NULL;
+       f = g_str_equal (f, "model.safetensors") ? "tokenizer.json"
+           : g_str_equal (f, "tokenizer.json") ? "train-log.json" : NULL)
+    {
+      g_autofree char *path = g_build_filename (out, f, NULL);
+      g_unlink (path);
+    }
+  g_rmdir (out);
+}
+
 /* A fine-tune's schedule: on two images (an epoch is one batch) every one
  * of the steps asked for runs at the set learning rate; the per-epoch loss
  * of such epochs is noise, and neither halves the rate nor stops the run
@@ -259,41 +311,19 @@ test_dataset_in_memory (void)
 static void
 test_fixed_schedule (void)
 {
-  const char *shared = g_getenv ("MVAEMA_SHARED_DIR");
-  g_autofree char *dir = NULL, *out = NULL;
-  g_autoptr(MvaDataset) ds = NULL;
+  static const char *const answers[] = { "Round and smooth.", "Faceted." };
+  g_autoptr(MvaDataset) ds = particle_dataset (2, "Describe the particles.", answers, 2, 2);
+  g_autofree char *out = NULL;
+  g_autofree char *log = NULL;
   g_autoptr(GError) error = NULL;
-  g_autoptr(JsonNode) summary = NULL;
-  g_autoptr(JsonParser) parser = NULL;
-  g_autoptr(GDir) d = NULL;
+  g_autoptr(JsonParser) parser = json_parser_new ();
   MvaTrainOptions opts;
   gboolean cancelled = TRUE;
-  const char *name;
   JsonObject *o;
   JsonArray *epochs;
-  guint n = 0;
 
-  dir = shared ? g_build_filename (shared, "micrographs", "particles", NULL) : NULL;
-  d = dir ? g_dir_open (dir, 0, NULL) : NULL;
-  if (d == NULL)
-    {
-      g_test_skip ("no shared micrographs");
-      return;
-    }
-  ds = mva_dataset_new (dir, 224);
-  while ((name = g_dir_read_name (d)) != NULL && n < 2)
-    {
-      if (!g_str_has_suffix (name, ".png") && !g_str_has_suffix (name, ".jpg"))
-        continue;
-      mva_dataset_add_pair (ds, name, "Describe the particles.", n == 0 ? "Round and smooth." : "Faceted.",
-                            NULL, "particles", 2);
-      n++;
-    }
-  if (n < 2)
-    {
-      g_test_skip ("fewer than two readable micrographs");
-      return;
-    }
+  if (ds == NULL)
+    return;
   out = g_dir_make_tmp (NULL, &error);
   g_assert_no_error (error);
   mva_train_options_init (&opts);
@@ -306,16 +336,11 @@ test_fixed_schedule (void)
   opts.val_fraction = 0;
   opts.lr = 1e-9; /* the loss stays where it is: a plateau from the start */
   opts.fixed_schedule = TRUE;
-  g_assert_true (mva_trainer_run_dataset (&opts, ds, NULL, NULL, NULL, &cancelled, &summary,
-                                          &error));
+  g_assert_true (mva_trainer_run_dataset (&opts, ds, NULL, NULL, NULL, &cancelled, NULL, &error));
   g_assert_no_error (error);
-  {
-    g_autofree char *log = g_build_filename (out, "train-log.json", NULL);
-
-    parser = json_parser_new ();
-    g_assert_true (json_parser_load_from_file (parser, log, &error));
-    o = json_node_get_object (json_parser_get_root (parser));
-  }
+  log = g_build_filename (out, "train-log.json", NULL);
+  g_assert_true (json_parser_load_from_file (parser, log, &error));
+  o = json_node_get_object (json_parser_get_root (parser));
   g_assert_cmpint (json_array_get_length (json_object_get_array_member (o, "step_log")), ==, 40);
   g_assert_cmpstr (json_object_get_string_member (o, "stopped"), ==, "steps");
   epochs = json_object_get_array_member (o, "epoch_log");
@@ -323,14 +348,7 @@ test_fixed_schedule (void)
   for (guint i = 0; i < json_array_get_length (epochs); i++)
     g_assert_cmpfloat_with_epsilon (
       json_object_get_double_member (json_array_get_object_element (epochs, i), "lr"), 1e-9, 1e-15);
-  for (const char *f = "model.safetensors"; f != NULL;
-       f = g_str_equal (f, "model.safetensors") ? "tokenizer.json"
-           : g_str_equal (f, "tokenizer.json") ? "train-log.json" : NULL)
-    {
-      g_autofree char *path = g_build_filename (out, f, NULL);
-      g_unlink (path);
-    }
-  g_rmdir (out);
+  remove_model_dir (out);
 }
 
 /* Run a batcher over `epochs` epochs; check every batch has distinct images,
@@ -453,38 +471,16 @@ collect_batch (const MvaTrainProgress *p, gpointer user_data)
 static void
 test_trainer_min_batch (void)
 {
-  const char *shared = g_getenv ("MVAEMA_SHARED_DIR");
-  g_autofree char *dir = NULL, *out = NULL;
-  g_autoptr(MvaDataset) ds = NULL;
+  static const char *const answers[] = { "particles" };
+  g_autoptr(MvaDataset) ds = particle_dataset (8, "What type of nanomaterial is shown?", answers, 1, 1);
+  g_autofree char *out = NULL;
   g_autoptr(GError) error = NULL;
-  g_autoptr(GDir) d = NULL;
   g_autoptr(GArray) sizes = g_array_new (FALSE, FALSE, sizeof (guint));
   MvaTrainOptions opts;
   gboolean cancelled = TRUE;
-  const char *name;
-  guint n = 0;
 
-  dir = shared ? g_build_filename (shared, "micrographs", "particles", NULL) : NULL;
-  d = dir ? g_dir_open (dir, 0, NULL) : NULL;
-  if (d == NULL)
-    {
-      g_test_skip ("no shared micrographs");
-      return;
-    }
-  ds = mva_dataset_new (dir, 224);
-  while ((name = g_dir_read_name (d)) != NULL && n < 8)
-    {
-      if (!g_str_has_suffix (name, ".png") && !g_str_has_suffix (name, ".jpg"))
-        continue;
-      mva_dataset_add_pair (ds, name, "What type of nanomaterial is shown?", "particles", NULL,
-                            "particles", 1);
-      n++;
-    }
-  if (n < 8)
-    {
-      g_test_skip ("fewer than eight readable micrographs");
-      return;
-    }
+  if (ds == NULL)
+    return;
   out = g_dir_make_tmp (NULL, &error);
   g_assert_no_error (error);
   mva_train_options_init (&opts);
@@ -501,14 +497,7 @@ test_trainer_min_batch (void)
   g_assert_cmpuint (sizes->len, ==, 4);
   for (guint i = 0; i < sizes->len; i++)
     g_assert_cmpuint (g_array_index (sizes, guint, i), ==, 6);
-  for (const char *f = "model.safetensors"; f != NULL;
-       f = g_str_equal (f, "model.safetensors") ? "tokenizer.json"
-           : g_str_equal (f, "tokenizer.json") ? "train-log.json" : NULL)
-    {
-      g_autofree char *path = g_build_filename (out, f, NULL);
-      g_unlink (path);
-    }
-  g_rmdir (out);
+  remove_model_dir (out);
 }
 
 int
