@@ -94,6 +94,45 @@ nm_length_end (const char *start,
   return NULL;
 }
 
+/* the text a measured length is written as */
+static char *
+measured_length_text (double nm,
+                      double px)
+{
+  return isfinite (nm) ? mva_assistant_format_length (nm) : g_strdup_printf ("%.0f pixels", px);
+}
+
+char *
+_mva_assistant_lengths_replaced (const MvaAnswer *a,
+                                 const char      *sentence,
+                                 GArray          *spans)
+{
+  g_autofree char *len = NULL;
+  GString *out;
+
+  if (a->family != 10 || !a->size_measured)
+    return NULL;
+  len = measured_length_text (a->size_nm, a->size_px);
+  out = g_string_new (NULL);
+  for (const char *p = sentence; *p != '\0';)
+    {
+      const char *end = nm_length_end (sentence, p);
+
+      if (end != NULL)
+        {
+          gsize from = (gsize) (p - sentence), to = (gsize) (end - sentence);
+
+          g_array_append_val (spans, from);
+          g_array_append_val (spans, to);
+          g_string_append (out, len);
+          p = end;
+        }
+      else
+        g_string_append_c (out, *p++);
+    }
+  return g_string_free (out, FALSE);
+}
+
 /* Family 10: the lengths of the answer's sentences replaced in place by
  * `len`; sentences about the scale or the instrument are left alone. */
 static gboolean
@@ -193,7 +232,7 @@ _mva_assistant_apply_measured_size (MvaAnswer      *a,
       if (!any || mva_measure_what (category) == NULL
           || !mva_measure_structure_size (image, category, &px, &nm))
         return;
-      len = isfinite (nm) ? mva_assistant_format_length (nm) : g_strdup_printf ("%.0f pixels", px);
+      len = measured_length_text (nm, px);
       if (replace_lengths_in_place (a, len))
         {
           a->size_measured = TRUE;

@@ -68,5 +68,12 @@ gboolean _mva_assistant_asks_size                 (guint           family,
 void     _mva_assistant_apply_measured_size       (MvaAnswer      *answer,
                                                    const MvaImage *image,
                                                    const char     *category);
+/* The lengths in nm or µm in sentence (pairs of byte offsets [from, to),
+ * flattened, into spans) and sentence with each replaced by the length the
+ * measurement put in its place (NULL when the answer has no in-place
+ * measured length: family 10 only). */
+char    *_mva_assistant_lengths_replaced          (const MvaAnswer *answer,
+                                                   const char      *sentence,
+                                                   GArray          *spans);
 
 G_END_DECLS

@@ -298,10 +298,24 @@ mva_answer_superseded_ranges (const MvaAnswer *a)
 
               if (strstr (a->answer, sentence) == NULL)
                 {
-                  gsize from = (gsize) (b - text), to = (gsize) (e - text);
+                  g_autoptr(GArray) spans = g_array_new (FALSE, FALSE, sizeof (gsize));
+                  g_autofree char *in_place = _mva_assistant_lengths_replaced (a, sentence, spans);
 
-                  g_array_append_val (out, from);
-                  g_array_append_val (out, to);
+                  if (in_place != NULL && spans->len > 0 && strstr (a->answer, in_place) != NULL)
+                    /* only its lengths gave way to the measured one */
+                    for (guint k = 0; k < spans->len; k++)
+                      {
+                        gsize at = (gsize) (b - text) + g_array_index (spans, gsize, k);
+
+                        g_array_append_val (out, at);
+                      }
+                  else
+                    {
+                      gsize from = (gsize) (b - text), to = (gsize) (e - text);
+
+                      g_array_append_val (out, from);
+                      g_array_append_val (out, to);
+                    }
                 }
             }
           if (*p == '\0')

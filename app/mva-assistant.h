@@ -199,8 +199,10 @@ void       mva_answer_free (MvaAnswer *answer);
 
 /* Byte ranges [from, to) of answer->generated (pairs of gsize, flattened)
  * holding the sentences the metadata and measurement rules left out of
- * answer->answer: the model's guesses that a display may strike through.
- * Empty when answer == generated. Caller unrefs. */
+ * answer->answer (of a sentence whose lengths alone were replaced by the
+ * measured one, family 10: just those lengths): the model's guesses that a
+ * display may strike through. Empty when answer == generated. Caller
+ * unrefs. */
 GArray    *mva_answer_superseded_ranges (const MvaAnswer *answer);
 
 /* The token whose piece holds byte offset `offset` of answer->generated (for

@@ -39,6 +39,15 @@ PY
 }
 
 db=$dir/lib/library.db
+# as installed: the model folder without the training data its log names
+cp -r "$model" "$dir/default"
+"$py" - "$dir/default/train-log.json" <<'PY'
+import json, sys
+log = json.load(open(sys.argv[1]))
+log["data"] = "/nonexistent/training-data"
+json.dump(log, open(sys.argv[1], "w"))
+PY
+model=$dir/default
 export MVAEMA_MODEL=$model
 corrected=4
 corr="The fibre surfaces are rough and beaded, with a bead every few micrometres along each fibre."

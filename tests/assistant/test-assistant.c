@@ -739,6 +739,26 @@ test_superseded (void)
   g_assert_cmpuint (g_array_index (gone, gsize, 1), ==, strlen ("The particles span 15 nm to 14 nm."));
   g_assert_true (g_str_has_prefix (gen + g_array_index (gone, gsize, 2), "Each is 2 µm wide."));
   g_assert_cmpuint (g_array_index (gone, gsize, 3), ==, strlen (gen));
+
+  /* family 10: a length replaced in place; only the length (with its
+   * spread) is superseded, the rest of the sentence stands */
+  {
+    g_autoptr(GArray) spans = NULL;
+    const char *gen10 = "Nanoparticles of about 51 ± 4 nm are typical of catalysts. It is real.";
+    g_autofree char *len = mva_assistant_format_length (48.0);
+    g_autofree char *ans10 = g_strdup_printf ("Nanoparticles of about %s are typical of catalysts. It is real.", len);
+
+    a.family = 10;
+    a.size_measured = TRUE;
+    a.size_nm = 48.0;
+    a.size_px = 12.0;
+    a.generated = (char *) gen10;
+    a.answer = ans10;
+    spans = mva_answer_superseded_ranges (&a);
+    g_assert_cmpuint (spans->len, ==, 2);
+    g_assert_cmpuint (g_array_index (spans, gsize, 0), ==, strlen ("Nanoparticles of about "));
+    g_assert_cmpuint (g_array_index (spans, gsize, 1), ==, strlen ("Nanoparticles of about 51 ± 4 nm"));
+  }
 }
 
 int
