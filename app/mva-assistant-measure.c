@@ -102,18 +102,18 @@ measured_length_text (double nm,
   return isfinite (nm) ? mva_assistant_format_length (nm) : g_strdup_printf ("%.0f pixels", px);
 }
 
-char *
-_mva_assistant_lengths_replaced (const MvaAnswer *a,
-                                 const char      *sentence,
-                                 GArray          *spans)
+/* sentence with each length in nm or µm replaced by len; their byte ranges
+ * in sentence go to spans (pairs [from, to), flattened; may be NULL).
+ * *n_replaced (may be NULL): how many. */
+static char *
+substitute_lengths (const char *sentence,
+                    const char *len,
+                    GArray     *spans,
+                    guint      *n_replaced)
 {
-  g_autofree char *len = NULL;
-  GString *out;
+  GString *out = g_string_new (NULL);
+  guint n = 0;
 
-  if (a->family != 10 || !a->size_measured)
-    return NULL;
-  len = measured_length_text (a->size_nm, a->size_px);
-  out = g_string_new (NULL);
   for (const char *p = sentence; *p != '\0';)
     {
       const char *end = nm_length_end (sentence, p);
@@ -122,52 +122,64 @@ _mva_assistant_lengths_replaced (const MvaAnswer *a,
         {
           gsize from = (gsize) (p - sentence), to = (gsize) (end - sentence);
 
-          g_array_append_val (spans, from);
-          g_array_append_val (spans, to);
+          if (spans != NULL)
+            {
+              g_array_append_val (spans, from);
+              g_array_append_val (spans, to);
+            }
           g_string_append (out, len);
           p = end;
+          n++;
         }
       else
         g_string_append_c (out, *p++);
     }
+  if (n_replaced != NULL)
+    *n_replaced = n;
   return g_string_free (out, FALSE);
 }
 
+char *
+_mva_assistant_lengths_replaced (const MvaAnswer *a,
+                                 const char      *sentence,
+                                 GArray          *spans)
+{
+  g_autofree char *len = NULL;
+
+  if (a->family != 10 || !a->size_measured)
+    return NULL;
+  len = measured_length_text (a->size_nm, a->size_px);
+  return substitute_lengths (sentence, len, spans, NULL);
+}
+
 /* Family 10: the lengths of the answer's sentences replaced in place by
- * `len`; sentences about the scale or the instrument are left alone. */
-static gboolean
+ * `len` (len NULL: only counted); sentences about the scale or the
+ * instrument are left alone. Returns how many were (or would be) replaced. */
+static guint
 replace_lengths_in_place (MvaAnswer  *a,
                           const char *len)
 {
   static const char *const keep[] = { "pixel", "field of view", "working distance", "scale bar" };
   g_auto(GStrv) sentences = _mva_assistant_split_sentences (a->answer != NULL ? a->answer : a->generated);
   g_autoptr(GString) text = g_string_new (NULL);
-  gboolean changed = FALSE;
+  guint changed = 0;
 
   for (guint i = 0; sentences[i] != NULL; i++)
     {
       g_autofree char *low = g_utf8_strdown (sentences[i], -1);
+      g_autofree char *done = NULL;
       gboolean skip = FALSE;
+      guint n = 0;
 
       for (gsize k = 0; k < G_N_ELEMENTS (keep); k++)
         skip = skip || strstr (low, keep[k]) != NULL;
+      done = skip ? g_strdup (sentences[i]) : substitute_lengths (sentences[i], len ? len : "", NULL, &n);
+      changed += n;
       if (text->len > 0)
         g_string_append_c (text, ' ');
-      for (const char *p = sentences[i]; *p != '\0';)
-        {
-          const char *end = skip ? NULL : nm_length_end (sentences[i], p);
-
-          if (end != NULL)
-            {
-              g_string_append (text, len);
-              p = end;
-              changed = TRUE;
-            }
-          else
-            g_string_append_c (text, *p++);
-        }
+      g_string_append (text, done);
     }
-  if (changed)
+  if (changed > 0 && len != NULL)
     {
       g_free (a->answer);
       a->answer = g_string_free (g_steal_pointer (&text), FALSE);
@@ -223,17 +235,14 @@ _mva_assistant_apply_measured_size (MvaAnswer      *a,
     return;
   if (a->family == 10)
     {
-      g_auto(GStrv) sentences = _mva_assistant_split_sentences (a->answer);
-      gboolean any = FALSE;
       g_autofree char *len = NULL;
 
-      for (guint i = 0; sentences[i] != NULL; i++)
-        any = any || states_length (sentences[i]);
-      if (!any || mva_measure_what (category) == NULL
+      /* measured only when the answer names a length to replace */
+      if (replace_lengths_in_place (a, NULL) == 0 || mva_measure_what (category) == NULL
           || !mva_measure_structure_size (image, category, &px, &nm))
         return;
       len = measured_length_text (nm, px);
-      if (replace_lengths_in_place (a, len))
+      if (replace_lengths_in_place (a, len) > 0)
         {
           a->size_measured = TRUE;
           a->size_px = px;

@@ -224,17 +224,12 @@ mva_assistant_record_answer (MvaStore         *store,
    * replaced sentences are the assistant's, not the model's, to give) */
   if (answer->generated != NULL && g_strcmp0 (answer->generated, answer->answer) != 0)
     {
-      g_autoptr(JsonBuilder) b = json_builder_new ();
-      g_autoptr(JsonGenerator) gen = json_generator_new ();
-      g_autoptr(JsonNode) root = NULL;
+      g_autoptr(JsonNode) root = json_node_new (JSON_NODE_OBJECT);
+      JsonObject *o = json_object_new ();
 
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "generated");
-      json_builder_add_string_value (b, answer->generated);
-      json_builder_end_object (b);
-      root = json_builder_get_root (b);
-      json_generator_set_root (gen, root);
-      extra = json_generator_to_data (gen, NULL);
+      json_object_set_string_member (o, "generated", answer->generated);
+      json_node_take_object (root, o);
+      extra = json_to_string (root, FALSE);
       qa.extra_json = extra;
     }
   return mva_store_add_qa (store, &qa, FALSE, NULL, error);

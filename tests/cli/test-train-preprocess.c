@@ -289,6 +289,26 @@ particle_dataset (guint              n,
   return g_steal_pointer (&ds);
 }
 
+/* Options for a quick run of the small configuration into a new temporary
+ * folder (opts->out_dir, which the caller frees and removes). */
+static void
+small_run_options (MvaTrainOptions *opts,
+                   guint64          steps,
+                   guint            batch)
+{
+  g_autoptr(GError) error = NULL;
+
+  mva_train_options_init (opts);
+  opts->out_dir = g_dir_make_tmp (NULL, &error);
+  g_assert_no_error (error);
+  opts->config = "small";
+  opts->steps = steps;
+  opts->batch = batch;
+  opts->threads = 1;
+  opts->vocab_size = 300;
+  opts->val_fraction = 0;
+}
+
 /* Removes a model folder the trainer wrote. */
 static void
 remove_model_dir (const char *out)
@@ -324,16 +344,8 @@ test_fixed_schedule (void)
 
   if (ds == NULL)
     return;
-  out = g_dir_make_tmp (NULL, &error);
-  g_assert_no_error (error);
-  mva_train_options_init (&opts);
-  opts.out_dir = out;
-  opts.config = "small";
-  opts.steps = 40;
-  opts.batch = 2;
-  opts.threads = 1;
-  opts.vocab_size = 300;
-  opts.val_fraction = 0;
+  small_run_options (&opts, 40, 2);
+  out = (char *) opts.out_dir;
   opts.lr = 1e-9; /* the loss stays where it is: a plateau from the start */
   opts.fixed_schedule = TRUE;
   g_assert_true (mva_trainer_run_dataset (&opts, ds, NULL, NULL, NULL, &cancelled, NULL, &error));
@@ -481,16 +493,8 @@ test_trainer_min_batch (void)
 
   if (ds == NULL)
     return;
-  out = g_dir_make_tmp (NULL, &error);
-  g_assert_no_error (error);
-  mva_train_options_init (&opts);
-  opts.out_dir = out;
-  opts.config = "small";
-  opts.steps = 4;
-  opts.batch = 6;
-  opts.threads = 1;
-  opts.vocab_size = 300;
-  opts.val_fraction = 0;
+  small_run_options (&opts, 4, 6);
+  out = (char *) opts.out_dir;
   g_assert_true (mva_trainer_run_dataset (&opts, ds, collect_batch, sizes, NULL, &cancelled, NULL,
                                           &error));
   g_assert_no_error (error);
